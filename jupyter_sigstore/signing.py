@@ -1,0 +1,178 @@
+"""Signing a notebook and its data outputs: one statement, one signature, stored with the notebook."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import rfc8785
+
+from .canonical import notebook_digest
+from .errors import SigningError, UsageError
+from .outputs import hash_outputs, resolve_outputs
+from .statement import OutputDigest, build_statement
+from .storage import (
+    atomic_write,
+    check_writable,
+    existing_entries,
+    load_notebook,
+    save_notebook,
+    sidecar_path,
+    with_signatures,
+)
+
+if TYPE_CHECKING:
+    from sigstore.oidc import IdentityToken
+
+    from .trust import Instance
+
+
+class StatementSigner(Protocol):
+    """A signing backend: turns an in-toto statement into a Sigstore bundle (JSON text)."""
+
+    @property
+    def identity(self) -> str | None:
+        """Who will sign, when known before signing (used to refuse a self-countersignature)."""
+        ...
+
+    def sign_statement(self, statement: dict[str, Any]) -> str: ...
+
+
+@dataclass
+class KeylessSigner:
+    """Sigstore keyless signing: Fulcio certificate for the token's identity, Rekor entry, optional TSA."""
+
+    instance: Instance
+    token: IdentityToken
+
+    @property
+    def identity(self) -> str | None:
+        return str(self.token.identity)
+
+    def sign_statement(self, statement: dict[str, Any]) -> str:
+        from sigstore import dsse
+        from sigstore.errors import Error as SigstoreError
+        from sigstore.sign import SigningContext
+
+        config = self.instance.client_trust_config(offline=False)
+        try:
+            context = SigningContext.from_trust_config(config)
+            with context.signer(self.token, cache=False) as signer:
+                bundle = signer.sign_dsse(dsse.Statement(rfc8785.dumps(statement)))
+        except SigstoreError as exc:
+            raise SigningError(f"signing failed: {_one_line(exc)}") from None
+        except OSError as exc:
+            raise SigningError(f"signing failed: cannot reach the Sigstore instance ({exc})") from None
+        return bundle.to_json()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+@dataclass
+class SignResult:
+    """What a signing act wrote."""
+
+    notebook: Path
+    notebook_digest: str
+    outputs: list[OutputDigest]
+    bundle_json: str
+    sidecar: Path | None = None
+    replaced: int = 0
+    signatures: int = 1
+    notes: list[str] = field(default_factory=list)
+
+
+def sign_notebook(
+    notebook: str | Path,
+    signer: StatementSigner,
+    *,
+    outputs: list[str] | None = None,
+    sidecar: bool = False,
+    detached: bool = False,
+    allow_outside: bool = False,
+    countersign: bool = False,
+    instance: Instance | None = None,
+    base: Path | None = None,
+) -> SignResult:
+    """Sign a notebook and its data outputs, and store the signature with the notebook.
+
+    Every check that can fail (readable notebook, writable file and folder, outputs present and
+    inside the notebook's folder) runs before the signer is called, so a refusal leaves no log entry
+    and every file as it was.
+    """
+    path = Path(notebook)
+    loaded = load_notebook(path)
+    check_writable(path)
+    digest = notebook_digest(loaded.nb)
+    files = resolve_outputs(path, outputs or [], allow_outside=allow_outside, base=base)
+    hashed = hash_outputs(files)
+    statement = build_statement(path.name, digest, hashed)
+    if countersign:
+        _check_countersign(path, signer, instance)
+
+    bundle_json = signer.sign_statement(statement)
+    side = sidecar_path(path) if (sidecar or detached) else None
+    previous = existing_entries(loaded.nb) if countersign else []
+    old_sidecar: bytes | None = None
+    if side is not None:
+        if countersign and side.exists():
+            side = _next_free_sidecar(path)
+        if side.exists():
+            old_sidecar = side.read_bytes()
+        atomic_write(side, bundle_json.encode("utf-8"))
+    if detached:
+        assert side is not None
+        entry: dict[str, Any] = {
+            "bundleRef": {
+                "path": side.name,
+                "sha256": hashlib.sha256(bundle_json.encode("utf-8")).hexdigest(),
+            }
+        }
+    else:
+        entry = {"bundle": json.loads(bundle_json)}
+    entries = [*previous, entry]
+    try:
+        save_notebook(loaded, with_signatures(loaded.nb, entries))
+    except BaseException:
+        if side is not None:  # leave the sidecar as it was
+            if old_sidecar is None:
+                side.unlink(missing_ok=True)
+            else:
+                atomic_write(side, old_sidecar)
+        raise
+    return SignResult(
+        notebook=path,
+        notebook_digest=digest.digest,
+        outputs=hashed,
+        bundle_json=bundle_json,
+        sidecar=side,
+        replaced=0 if countersign else len(existing_entries(loaded.nb)),
+        signatures=len(entries),
+    )
+
+
+def _next_free_sidecar(notebook: Path) -> Path:
+    for n in range(2, 1000):
+        candidate = notebook.with_name(f"{notebook.name}.{n}.sigstore.json")
+        if not candidate.exists():
+            return candidate
+    raise UsageError(f"too many sidecar bundles beside {notebook}")
+
+
+def _check_countersign(path: Path, signer: StatementSigner, instance: Instance | None) -> None:
+    """A countersignature must vouch for exactly what the existing signatures cover."""
+    from .verifying import verify_notebook
+
+    report = verify_notebook(path, instance=instance)
+    if report.status == "unsigned":
+        raise UsageError(f"{path} has no signature to countersign; sign it first")
+    if report.status in ("invalid", "modified"):
+        raise UsageError(f"refusing to countersign {path}: it is {report.status} ({report.summary})")
+    if signer.identity is not None and any(s.identity == signer.identity for s in report.signatures):
+        raise UsageError(f"{signer.identity} already signed {path}; a countersignature needs another signer")

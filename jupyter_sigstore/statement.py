@@ -1,0 +1,190 @@
+"""The signed statement: an in-toto Statement v1 with our notebook-provenance predicate.
+
+Subjects are the notebook (its canonical digest) and each data output (SHA-256 of its bytes, named by
+its path relative to the notebook). The predicate records the canonicalisation profile and the
+per-cell digests, so a verifier can say which cell changed. See ``docs/metadata-schema.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import rfc8785
+
+from . import __version__
+from .canonical import PROFILE, NotebookDigest
+from .errors import BundleError
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://jupyter-sigstore.dev/notebook-provenance/v1"
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class OutputDigest:
+    """A data output: its path relative to the notebook (POSIX form), SHA-256 and size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class SignedCell:
+    """A cell as the signature recorded it."""
+
+    cell_type: str
+    digest: str
+    cell_id: str | None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What one signature covers, parsed from a verified statement."""
+
+    notebook_name: str
+    notebook_digest: str
+    metadata_digest: str
+    profile: str
+    cells: tuple[SignedCell, ...]
+    outputs: tuple[OutputDigest, ...]
+    predicate: dict[str, Any]
+
+
+def check_relative_path(path: str, *, allow_parent: bool = False) -> str:
+    """Return ``path`` if it is a normal relative POSIX path below the notebook's folder.
+
+    ``allow_parent`` admits leading ``..`` parts (outputs the user explicitly allowed outside).
+    """
+    if not isinstance(path, str) or not path or "\x00" in path or "\\" in path:
+        raise BundleError(f"output path {path!r} is not a relative POSIX path")
+    pure = PurePosixPath(path)
+    parts = pure.parts
+    if allow_parent:
+        while parts and parts[0] == "..":
+            parts = parts[1:]
+    if pure.is_absolute() or not parts or ".." in parts or str(pure) != path:
+        raise BundleError(f"output path {path!r} escapes the notebook's folder or is not normal")
+    return path
+
+
+def build_statement(
+    notebook_name: str,
+    digest: NotebookDigest,
+    outputs: list[OutputDigest],
+    environment: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the in-toto Statement v1 (as a JSON dict) for one signing act."""
+    subjects: list[dict[str, Any]] = [{"name": notebook_name, "digest": {"sha256": digest.digest}}]
+    subjects += [{"name": o.path, "digest": {"sha256": o.sha256}} for o in outputs]
+    predicate: dict[str, Any] = {
+        "profile": digest.profile,
+        "notebook": {
+            "name": notebook_name,
+            "digest": {"sha256": digest.digest},
+            "metadataDigest": {"sha256": digest.metadata_digest},
+        },
+        "cells": [
+            {"cellType": c.cell_type, "digest": {"sha256": c.digest}, "id": c.cell_id} for c in digest.cells
+        ],
+        "outputs": [{"path": o.path, "digest": {"sha256": o.sha256}, "size": o.size} for o in outputs],
+        "generator": {"name": "jupyter-sigstore", "version": __version__},
+    }
+    if environment:
+        predicate["environment"] = environment
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": subjects,
+        "predicateType": PREDICATE_TYPE,
+        "predicate": predicate,
+    }
+
+
+def _digest(value: Any, where: str) -> str:
+    if not isinstance(value, dict) or not isinstance(value.get("sha256"), str):
+        raise BundleError(f"signed statement: {where} has no sha256 digest")
+    hexdigest: str = value["sha256"]
+    if not _HEX64.fullmatch(hexdigest):
+        raise BundleError(f"signed statement: {where} has a malformed sha256 digest")
+    return hexdigest
+
+
+def _dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BundleError(f"signed statement: {where} must be an object")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise BundleError(f"signed statement: {where} must be a list")
+    return value
+
+
+def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance:
+    """Validate a (signature-verified) statement strictly and return what it covers."""
+    statement = _dict(statement, "the statement")
+    if statement.get("_type") != STATEMENT_TYPE:
+        raise BundleError(f"signed payload is not an in-toto Statement v1 ({statement.get('_type')!r})")
+    if statement.get("predicateType") != PREDICATE_TYPE:
+        raise BundleError(
+            f"signed statement has predicate type {statement.get('predicateType')!r}, "
+            "not a jupyter-sigstore notebook provenance"
+        )
+    predicate = _dict(statement.get("predicate"), "predicate")
+    profile = predicate.get("profile")
+    if profile != PROFILE:
+        raise BundleError(f"signed with canonical profile {profile!r}, which this version does not know")
+    nb = _dict(predicate.get("notebook"), "predicate.notebook")
+    name = nb.get("name")
+    if not isinstance(name, str) or not name:
+        raise BundleError("signed statement: predicate.notebook.name is missing")
+    nb_digest = _digest(nb.get("digest"), "predicate.notebook")
+    meta_digest = _digest(nb.get("metadataDigest"), "predicate.notebook.metadataDigest")
+
+    cells = []
+    for n, cell in enumerate(_list(predicate.get("cells"), "predicate.cells")):
+        cell = _dict(cell, f"predicate.cells[{n}]")
+        cell_id = cell.get("id")
+        cells.append(
+            SignedCell(
+                str(cell.get("cellType")),
+                _digest(cell.get("digest"), f"predicate.cells[{n}]"),
+                cell_id if isinstance(cell_id, str) else None,
+            )
+        )
+    recomputed = hashlib.sha256(
+        rfc8785.dumps({"profile": PROFILE, "metadata": meta_digest, "cells": [c.digest for c in cells]})
+    ).hexdigest()
+    if recomputed != nb_digest:
+        raise BundleError(
+            "signed statement is inconsistent: its cell digests do not make its notebook digest"
+        )
+
+    outputs = []
+    seen: set[str] = set()
+    for n, out in enumerate(_list(predicate.get("outputs", []), "predicate.outputs")):
+        out = _dict(out, f"predicate.outputs[{n}]")
+        path = check_relative_path(out.get("path"), allow_parent=allow_parent)  # type: ignore[arg-type]
+        if path in seen:
+            raise BundleError(f"signed statement lists output {path!r} twice")
+        seen.add(path)
+        size = out.get("size")
+        if not isinstance(size, int) or size < 0:
+            raise BundleError(f"signed statement: output {path!r} has no valid size")
+        outputs.append(OutputDigest(path, _digest(out.get("digest"), f"output {path!r}"), size))
+
+    subjects = {}
+    for n, subject in enumerate(_list(statement.get("subject"), "subject")):
+        subject = _dict(subject, f"subject[{n}]")
+        subjects[subject.get("name")] = _digest(subject.get("digest"), f"subject[{n}]")
+    expected = {name: nb_digest, **{o.path: o.sha256 for o in outputs}}
+    if subjects != expected:
+        raise BundleError("signed statement is inconsistent: its subjects differ from its predicate")
+
+    return Provenance(name, nb_digest, meta_digest, profile, tuple(cells), tuple(outputs), predicate)

@@ -1,0 +1,75 @@
+"""Which Sigstore instance to trust: public-good production, staging, or a ClientTrustConfig file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import TrustConfigError
+
+if TYPE_CHECKING:
+    from sigstore.models import ClientTrustConfig, TrustedRoot
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A Sigstore instance: ``production`` (default), ``staging``, or a trust config file."""
+
+    name: str = "production"
+    trust_config: Path | None = None
+
+    @classmethod
+    def select(cls, *, staging: bool = False, trust_config: str | Path | None = None) -> Instance:
+        """Pick the instance from CLI-style options (a trust config wins over ``staging``)."""
+        if trust_config is not None and staging:
+            raise TrustConfigError("--staging and --trust-config cannot be combined")
+        if trust_config is not None:
+            return cls("custom", Path(trust_config))
+        return cls("staging" if staging else "production")
+
+    @property
+    def is_public_good(self) -> bool:
+        """True for the public-good production instance (whose log has a public search page)."""
+        return self.name == "production"
+
+    def client_trust_config(self, *, offline: bool) -> ClientTrustConfig:
+        """The sigstore ClientTrustConfig for this instance.
+
+        ``offline`` uses the embedded or cached trusted root without a TUF refresh.
+        """
+        from sigstore.errors import Error as SigstoreError
+        from sigstore.models import ClientTrustConfig
+
+        if self.trust_config is not None:
+            return _load_trust_config(self.trust_config)
+        try:
+            if self.name == "staging":
+                return ClientTrustConfig.staging(offline=offline)
+            return ClientTrustConfig.production(offline=offline)
+        except SigstoreError as exc:
+            raise TrustConfigError(f"cannot load the {self.name} trusted root: {exc}") from exc
+        except OSError as exc:
+            raise TrustConfigError(f"cannot refresh the {self.name} trusted root (offline?): {exc}") from exc
+
+    def trusted_root(self) -> TrustedRoot:
+        """The trusted root used for verification, never refreshed over the network."""
+        return self.client_trust_config(offline=True).trusted_root
+
+
+def _load_trust_config(path: Path) -> ClientTrustConfig:
+    from sigstore.models import ClientTrustConfig
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TrustConfigError(f"trust config {path}: cannot read ({exc.strerror})") from exc
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TrustConfigError(f"trust config {path} is not JSON ({exc})") from exc
+    try:
+        return ClientTrustConfig.from_json(text)
+    except Exception as exc:  # sigstore raises assorted errors for a bad config
+        raise TrustConfigError(f"trust config {path} is not a Sigstore ClientTrustConfig: {exc}") from exc
