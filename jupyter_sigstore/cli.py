@@ -186,16 +186,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     if (args.cert_identity is None) != (args.cert_oidc_issuer is None):
         raise UsageError("--cert-identity and --cert-oidc-issuer must be given together")
-    policy = (
-        TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer) if args.cert_identity else None
-    )
+    policy = TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer) if args.cert_identity else None
     instance = _instance(args)
     notebooks = _find_notebooks(args.notebooks)
     if args.bundle and len(notebooks) != 1:
         raise UsageError("--bundle needs exactly one notebook")
     bundles = [Path(b) for b in args.bundle] if args.bundle else None
     reports = [
-        verify_notebook(nb, policy=policy, instance=instance, bundles=bundles, allow_outside=args.allow_outside)
+        verify_notebook(
+            nb, policy=policy, instance=instance, bundles=bundles, allow_outside=args.allow_outside
+        )
         for nb in notebooks
     ]
     single = len(args.notebooks) == 1 and not Path(args.notebooks[0]).is_dir()

@@ -86,7 +86,9 @@ def inspect_notebook(path: Path) -> Inspection:
     loaded = load_notebook(path)
     digest = notebook_digest(loaded.nb)
     sigs = [
-        _claims(s.source, s.bundle_text) if s.bundle_text is not None else ClaimedSignature(s.source, error=s.error)
-        for s in read_signatures(loaded)
+        _claims(s.source, s.bundle_text)
+        if s.bundle_text is not None
+        else ClaimedSignature(s.source, error=s.error)
+        for s in read_signatures(loaded.nb, path)
     ]
     return Inspection(str(path), digest.profile, digest.digest, [c.digest for c in digest.cells], sigs)

@@ -88,6 +88,42 @@ class SignResult:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class PreparedSignature:
+    """A signature made over an in-memory notebook, ready to be stored."""
+
+    entry: dict[str, Any]
+    bundle_json: str
+    notebook_digest: str
+    outputs: list[OutputDigest]
+
+
+def sign_content(
+    nb: dict[str, Any],
+    path: Path,
+    signer: StatementSigner,
+    *,
+    outputs: list[str] | None = None,
+    allow_outside: bool = False,
+    countersign: bool = False,
+    instance: Instance | None = None,
+    base: Path | None = None,
+) -> PreparedSignature:
+    """Sign an in-memory notebook that lives (or will be saved) at ``path`` and its data outputs.
+
+    Returns the embedded metadata entry; nothing is written. Every check that can fail runs before
+    the signer is called, so a refusal leaves no log entry.
+    """
+    digest = notebook_digest(nb)
+    files = resolve_outputs(path, outputs or [], allow_outside=allow_outside, base=base)
+    hashed = hash_outputs(files)
+    statement = build_statement(path.name, digest, hashed)
+    if countersign:
+        _check_countersign(nb, path, signer, instance)
+    bundle_json = signer.sign_statement(statement)
+    return PreparedSignature({"bundle": json.loads(bundle_json)}, bundle_json, digest.digest, hashed)
+
+
 def sign_notebook(
     notebook: str | Path,
     signer: StatementSigner,
@@ -100,23 +136,25 @@ def sign_notebook(
     instance: Instance | None = None,
     base: Path | None = None,
 ) -> SignResult:
-    """Sign a notebook and its data outputs, and store the signature with the notebook.
+    """Sign a notebook file and its data outputs, and store the signature with the notebook.
 
-    Every check that can fail (readable notebook, writable file and folder, outputs present and
-    inside the notebook's folder) runs before the signer is called, so a refusal leaves no log entry
-    and every file as it was.
+    A refusal (unreadable or unwritable notebook, missing or outside outputs) happens before
+    signing and leaves every file as it was.
     """
     path = Path(notebook)
     loaded = load_notebook(path)
     check_writable(path)
-    digest = notebook_digest(loaded.nb)
-    files = resolve_outputs(path, outputs or [], allow_outside=allow_outside, base=base)
-    hashed = hash_outputs(files)
-    statement = build_statement(path.name, digest, hashed)
-    if countersign:
-        _check_countersign(path, signer, instance)
-
-    bundle_json = signer.sign_statement(statement)
+    prepared = sign_content(
+        loaded.nb,
+        path,
+        signer,
+        outputs=outputs,
+        allow_outside=allow_outside,
+        countersign=countersign,
+        instance=instance,
+        base=base,
+    )
+    bundle_json = prepared.bundle_json
     side = sidecar_path(path) if (sidecar or detached) else None
     previous = existing_entries(loaded.nb) if countersign else []
     old_sidecar: bytes | None = None
@@ -126,16 +164,15 @@ def sign_notebook(
         if side.exists():
             old_sidecar = side.read_bytes()
         atomic_write(side, bundle_json.encode("utf-8"))
+    entry = prepared.entry
     if detached:
         assert side is not None
-        entry: dict[str, Any] = {
+        entry = {
             "bundleRef": {
                 "path": side.name,
                 "sha256": hashlib.sha256(bundle_json.encode("utf-8")).hexdigest(),
             }
         }
-    else:
-        entry = {"bundle": json.loads(bundle_json)}
     entries = [*previous, entry]
     try:
         save_notebook(loaded, with_signatures(loaded.nb, entries))
@@ -148,8 +185,8 @@ def sign_notebook(
         raise
     return SignResult(
         notebook=path,
-        notebook_digest=digest.digest,
-        outputs=hashed,
+        notebook_digest=prepared.notebook_digest,
+        outputs=prepared.outputs,
         bundle_json=bundle_json,
         sidecar=side,
         replaced=0 if countersign else len(existing_entries(loaded.nb)),
@@ -165,11 +202,15 @@ def _next_free_sidecar(notebook: Path) -> Path:
     raise UsageError(f"too many sidecar bundles beside {notebook}")
 
 
-def _check_countersign(path: Path, signer: StatementSigner, instance: Instance | None) -> None:
+def _check_countersign(
+    nb: dict[str, Any], path: Path, signer: StatementSigner, instance: Instance | None
+) -> None:
     """A countersignature must vouch for exactly what the existing signatures cover."""
-    from .verifying import verify_notebook
+    from .storage import read_signatures
+    from .verifying import verify_notebook_content
 
-    report = verify_notebook(path, instance=instance)
+    stored = read_signatures(nb, path)
+    report = verify_notebook_content(nb, path, stored, instance=instance)
     if report.status == "unsigned":
         raise UsageError(f"{path} has no signature to countersign; sign it first")
     if report.status in ("invalid", "modified"):

@@ -121,13 +121,13 @@ def signature_block(nb: dict[str, Any]) -> dict[str, Any] | None:
     return block if block is not None else None
 
 
-def read_signatures(loaded: LoadedNotebook) -> list[StoredSignature]:
+def read_signatures(nb: dict[str, Any], notebook: Path) -> list[StoredSignature]:
     """Every signature stored with the notebook (embedded or by reference), in signing order.
 
     Anything unreadable becomes a StoredSignature with an ``error``, never an exception, so one bad
     entry shows as an invalid signature instead of hiding the others.
     """
-    block = signature_block(loaded.nb)
+    block = signature_block(nb)
     if block is None:
         return []
     if not isinstance(block, dict) or not isinstance(block.get("signatures"), list):
@@ -138,7 +138,7 @@ def read_signatures(loaded: LoadedNotebook) -> list[StoredSignature]:
         if isinstance(entry, dict) and "bundle" in entry:
             found.append(StoredSignature(where, json.dumps(entry["bundle"])))
         elif isinstance(entry, dict) and isinstance(entry.get("bundleRef"), dict):
-            found.append(_read_reference(loaded.path, entry["bundleRef"], where))
+            found.append(_read_reference(notebook, entry["bundleRef"], where))
         else:
             found.append(StoredSignature(where, None, f"{where} holds neither a bundle nor a bundleRef"))
     return found

@@ -177,11 +177,27 @@ def verify_notebook(
 ) -> VerificationReport:
     """Verify a notebook file and its signed outputs; return the report (never raises for a bad
     signature; raises NotebookError only when the notebook itself cannot be read)."""
-    instance = instance or Instance()
     path = Path(path)
     loaded = load_notebook(path)
-    current = notebook_digest(loaded.nb)
-    stored = [_read_bundle_file(b) for b in bundles] if bundles else read_signatures(loaded)
+    stored = [_read_bundle_file(b) for b in bundles] if bundles else read_signatures(loaded.nb, path)
+    return verify_notebook_content(
+        loaded.nb, path, stored, policy=policy, instance=instance, allow_outside=allow_outside
+    )
+
+
+def verify_notebook_content(
+    nb: dict[str, Any],
+    path: Path,
+    stored: list[StoredSignature],
+    *,
+    policy: TrustPolicy | None = None,
+    instance: Instance | None = None,
+    allow_outside: bool = False,
+) -> VerificationReport:
+    """Verify an in-memory notebook (e.g. an editor's model) saved, or to be saved, at ``path``
+    against the given stored signatures; outputs are resolved relative to ``path``'s folder."""
+    instance = instance or Instance()
+    current = notebook_digest(nb)
     report = VerificationReport(
         notebook=str(path),
         status="unsigned",
