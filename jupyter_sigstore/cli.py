@@ -241,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SigstoreNotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `jupyter-sigstore verify --json nb.ipynb | head`
+        sys.stderr.close()
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130

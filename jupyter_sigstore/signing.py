@@ -60,7 +60,9 @@ class KeylessSigner:
         config = self.instance.client_trust_config(offline=False)
         try:
             context = SigningContext.from_trust_config(config)
-            with context.signer(self.token, cache=False) as signer:
+            # cache=True is required: with cache=False, sigstore 4.5.1 makes a fresh key on every
+            # access, so the certificate and the signature would belong to different keys.
+            with context.signer(self.token, cache=True) as signer:
                 bundle = signer.sign_dsse(dsse.Statement(rfc8785.dumps(statement)))
         except SigstoreError as exc:
             raise SigningError(f"signing failed: {_one_line(exc)}") from None

@@ -26,6 +26,9 @@ from .storage import StoredSignature, load_notebook, read_signatures
 from .trust import Instance
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from sigstore.verify import Verifier
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -39,6 +42,17 @@ class VerifiedSignature:
     report: SignatureReport
     signer: SignerIdentity
     provenance: Provenance
+
+
+class _IdentityJudgedByTrustPolicy:
+    """A sigstore verification policy that accepts any certificate identity.
+
+    Only the identity check is deferred: sigstore still checks the chain, SCT, log entry, timestamps
+    and signature. The identity is then judged by our TrustPolicy (see ``verify_notebook_content``).
+    """
+
+    def verify(self, cert: Any) -> None:
+        return None
 
 
 @functools.lru_cache(maxsize=8)
@@ -76,20 +90,34 @@ def _log_index(bundle_json: dict[str, Any]) -> int | None:
 
 
 def verify_bundle_text(
-    bundle_text: str, source: str, instance: Instance, *, allow_outside: bool = False
+    bundle_text: str,
+    source: str,
+    instance: Instance,
+    *,
+    allow_outside: bool = False,
+    keys: Sequence[EllipticCurvePublicKey] = (),
 ) -> VerifiedSignature:
     """Verify one bundle cryptographically (chain, log, timestamps, DSSE) and parse its statement.
 
-    Raises BundleError with a one-line reason when anything does not hold.
+    A bundle signed with a local key (public-key hint, no certificate) verifies only with one of
+    ``keys``. Raises BundleError with a one-line reason when anything does not hold.
     """
     from sigstore.errors import Error as SigstoreError
     from sigstore.models import Bundle
-    from sigstore.verify.policy import UnsafeNoOp
 
     try:
         bundle_json = json.loads(bundle_text)
     except json.JSONDecodeError as exc:
         raise BundleError(f"{source} is not JSON ({exc})") from None
+    from .keys import is_key_bundle
+
+    if is_key_bundle(bundle_json):
+        from .keys import verify_key_signature
+
+        signer, payload, signed_at = verify_key_signature(bundle_text, bundle_json, source, keys, instance)
+        key_report = SignatureReport(source, True, signer.identity, signer.issuer, signed_at=signed_at)
+        provenance = parse_statement(_statement_json(payload), allow_parent=allow_outside)
+        return VerifiedSignature(key_report, signer, provenance)
     try:
         bundle = Bundle.from_json(bundle_text)
     except Exception as exc:  # sigstore raises assorted errors on malformed bundles
@@ -97,7 +125,7 @@ def verify_bundle_text(
     try:
         # Identity is judged separately by the trust policy, so that a valid signature by someone
         # outside the policy reads "untrusted signer", not "invalid".
-        payload_type, payload = _verifier(instance).verify_dsse(bundle, UnsafeNoOp())
+        payload_type, payload = _verifier(instance).verify_dsse(bundle, _IdentityJudgedByTrustPolicy())
     except SigstoreError as exc:
         raise BundleError(f"signature does not verify: {_first_line(exc)}") from None
     except Exception as exc:
@@ -156,13 +184,25 @@ def diff_cells(signed: Provenance, current: NotebookDigest) -> list[CellReport]:
     return reports
 
 
+def _statement_json(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"signed statement is not JSON ({exc})") from None
+
+
 def _verify_stored(
-    stored: StoredSignature, instance: Instance, allow_outside: bool
+    stored: StoredSignature,
+    instance: Instance,
+    allow_outside: bool,
+    keys: Sequence[EllipticCurvePublicKey] = (),
 ) -> VerifiedSignature | SignatureReport:
     if stored.bundle_text is None:
         return SignatureReport(stored.source, False, error=stored.error)
     try:
-        return verify_bundle_text(stored.bundle_text, stored.source, instance, allow_outside=allow_outside)
+        return verify_bundle_text(
+            stored.bundle_text, stored.source, instance, allow_outside=allow_outside, keys=keys
+        )
     except BundleError as exc:
         return SignatureReport(stored.source, False, error=str(exc))
 
@@ -174,14 +214,16 @@ def verify_notebook(
     instance: Instance | None = None,
     bundles: list[Path] | None = None,
     allow_outside: bool = False,
+    keys: Sequence[EllipticCurvePublicKey] = (),
 ) -> VerificationReport:
     """Verify a notebook file and its signed outputs; return the report (never raises for a bad
-    signature; raises NotebookError only when the notebook itself cannot be read)."""
+    signature; raises NotebookError only when the notebook itself cannot be read). ``keys`` are
+    the public keys that local-key signatures may verify with."""
     path = Path(path)
     loaded = load_notebook(path)
     stored = [_read_bundle_file(b) for b in bundles] if bundles else read_signatures(loaded.nb, path)
     return verify_notebook_content(
-        loaded.nb, path, stored, policy=policy, instance=instance, allow_outside=allow_outside
+        loaded.nb, path, stored, policy=policy, instance=instance, allow_outside=allow_outside, keys=keys
     )
 
 
@@ -193,6 +235,7 @@ def verify_notebook_content(
     policy: TrustPolicy | None = None,
     instance: Instance | None = None,
     allow_outside: bool = False,
+    keys: Sequence[EllipticCurvePublicKey] = (),
 ) -> VerificationReport:
     """Verify an in-memory notebook (e.g. an editor's model) saved, or to be saved, at ``path``
     against the given stored signatures; outputs are resolved relative to ``path``'s folder."""
@@ -210,7 +253,7 @@ def verify_notebook_content(
         report.summary = "no signature found; sign it with `jupyter-sigstore sign`"
         return report
 
-    results = [_verify_stored(s, instance, allow_outside) for s in stored]
+    results = [_verify_stored(s, instance, allow_outside, keys) for s in stored]
     valid = [r for r in results if isinstance(r, VerifiedSignature)]
     report.signatures = [r.report if isinstance(r, VerifiedSignature) else r for r in results]
     invalid = [r for r in results if isinstance(r, SignatureReport)]
