@@ -220,7 +220,7 @@ def test_stock_cli_verifies(inst: LocalSigstore, tmp_path: Path) -> None:
         command = [str(SIGSTORE_CLI), "--trust-config", str(trust_config), "verify", "identity"]
         command += ["--bundle", str(bundle_path), "--cert-identity", identity]
         command += ["--cert-oidc-issuer", inst.issuer_url, str(path)]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, env=_wide_env())
 
     ok = verify(artifact)
     assert ok.returncode == 0, ok.stderr
@@ -229,7 +229,33 @@ def test_stock_cli_verifies(inst: LocalSigstore, tmp_path: Path) -> None:
     modified.write_bytes(ARTIFACT + b"4,5,6\n")
     bundle_path.rename(tmp_path / "modified.csv.sigstore.json")
     bundle_path = tmp_path / "modified.csv.sigstore.json"
-    assert verify(modified).returncode != 0
+    failed = verify(modified)
+    assert failed.returncode != 0 and "digest mismatch" in failed.stderr
+
+
+def _wide_env() -> dict[str, str]:
+    return {**os.environ, "COLUMNS": "250"}  # keep rich from wrapping CLI messages
+
+
+def test_stock_cli_signs(tmp_path: Path) -> None:
+    with LocalSigstore(rekor_version=2) as inst:
+        trust_config = inst.write_trust_config(tmp_path / "trust_config.json")
+        artifact = tmp_path / "notebook.ipynb"
+        artifact.write_bytes(ARTIFACT)
+        bundle = tmp_path / "notebook.ipynb.sigstore.json"
+        signed = subprocess.run(
+            [str(SIGSTORE_CLI), "--trust-config", str(trust_config), "sign"]
+            + ["--identity-token", inst.mint_token(ALICE), "--bundle", str(bundle), str(artifact)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=_wide_env(),
+        )
+        assert signed.returncode == 0, signed.stderr
+        config = _config(inst)
+    Verifier(trusted_root=config.trusted_root).verify_artifact(
+        ARTIFACT, Bundle.from_json(bundle.read_text()), Identity(identity=ALICE)
+    )
 
 
 def _post_csr(inst: LocalSigstore, token: str) -> requests.Response:
@@ -252,10 +278,18 @@ def test_fulcio_checks_tokens(inst1: LocalSigstore) -> None:
         assert _post_csr(inst1, stranger.mint_token(ALICE, issuer=inst1.issuer_url)).status_code == 401
 
 
-def test_rekor_v1_log_info(inst1: LocalSigstore) -> None:
-    _sign(inst1, inst1.mint_token(ALICE))
+def test_rekor_v1_read_api(inst1: LocalSigstore) -> None:
+    _, bundle, _ = _sign(inst1, inst1.mint_token(ALICE))
     info = requests.get(f"{inst1.rekor_v1_url}/api/v1/log", timeout=30).json()
     assert info["treeSize"] >= 2 and info["signedTreeHead"].count("\n\n") == 1
+    index = bundle.log_entry._inner.log_index
+    by_index = requests.get(
+        f"{inst1.rekor_v1_url}/api/v1/log/entries", params={"logIndex": index}, timeout=30
+    ).json()
+    (uuid,) = by_index
+    by_uuid = requests.get(f"{inst1.rekor_v1_url}/api/v1/log/entries/{uuid}", timeout=30).json()
+    assert by_uuid[uuid]["body"] == by_index[uuid]["body"]
+    assert base64.b64decode(by_uuid[uuid]["body"]) == bundle.log_entry._inner.canonicalized_body
 
 
 def test_discovery_and_jwks(inst1: LocalSigstore) -> None:
