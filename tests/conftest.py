@@ -1,0 +1,70 @@
+"""Shared fixtures: an isolated sigstore cache, the loopback Sigstore instance, tokens, example copies.
+
+Fixtures here stay light; pytest-jupyter's fixtures are loaded only by the server tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from jupyter_sigstore.testing import LocalSigstore
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+INTEROP = ROOT.parent / "shared" / "interop"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_sigstore_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sigstore-python writes trusted roots to $XDG_CACHE_HOME / $XDG_DATA_HOME: keep tests apart."""
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
+    # ambient credential detection must not find a real CI's credentials
+    for var in ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session")
+def sigstore_instance() -> Iterator[LocalSigstore]:
+    """A loopback Fulcio + Rekor v1 + TSA + OIDC instance for the whole session."""
+    with LocalSigstore(rekor_version=1) as inst:
+        yield inst
+
+
+@pytest.fixture(scope="session")
+def sigstore_instance_v2() -> Iterator[LocalSigstore]:
+    """A loopback instance whose log is Rekor v2 (entries timestamped by the TSA)."""
+    with LocalSigstore(rekor_version=2) as inst:
+        yield inst
+
+
+@pytest.fixture(scope="session")
+def trust_config(sigstore_instance: LocalSigstore, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The loopback instance's ClientTrustConfig file."""
+    return sigstore_instance.write_trust_config(tmp_path_factory.mktemp("tc") / "trust_config.json")
+
+
+@pytest.fixture
+def token(sigstore_instance: LocalSigstore) -> Callable[..., str]:
+    """Mint an identity token from the loopback issuer: ``token("alice@example.com")``."""
+
+    def mint(identity: str = "alice@example.com", **kwargs: object) -> str:
+        return sigstore_instance.mint_token(identity, **kwargs)  # type: ignore[arg-type]
+
+    return mint
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A private copy of examples/ (analysis.ipynb, results.csv, figures/summary.png)."""
+    target = tmp_path / "example"
+    shutil.copytree(EXAMPLES, target, ignore=shutil.ignore_patterns("make_example.py", "*.sigstore.json"))
+    return target
