@@ -19,6 +19,7 @@ from . import __version__
 from .errors import IdentityError, SigningError, SigstoreNotebookError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_PASSWORD_ENV = "JUPYTER_SIGSTORE_PASSWORD"
 
 
 def _add_instance_options(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +77,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="interactive login: print a URL and read the code instead of opening a browser",
     )
+    ident.add_argument(
+        "--key",
+        metavar="KEY",
+        help="sign with a local EC P-256 private key (from `jupyter-sigstore keygen`) instead of an identity;"
+        f" its passphrase comes from ${_PASSWORD_ENV} or a prompt",
+    )
     sign.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_instance_options(sign)
 
@@ -83,6 +90,15 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help=".ipynb files or folders")
     verify.add_argument("--cert-identity", metavar="IDENTITY", help="the signer identity to trust")
     verify.add_argument("--cert-oidc-issuer", metavar="URL", help="the OIDC issuer of that identity")
+    verify.add_argument(
+        "--policy", metavar="FILE", help="a TOML trust policy: who is trusted, who must have signed"
+    )
+    verify.add_argument(
+        "--key",
+        action="append",
+        metavar="PUB",
+        help="trust signatures made with this PEM public key (repeatable)",
+    )
     verify.add_argument(
         "--bundle",
         action="append",
@@ -100,6 +116,7 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="show what a notebook's signatures claim (without verifying)")
     inspect.add_argument("notebook")
     inspect.add_argument("--json", action="store_true", help="print as JSON")
+    _add_trust_commands(sub)
     return parser
 
 
@@ -117,10 +134,19 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     instance = _instance(args)
     # Read the notebook first so a bad notebook never costs an interactive login.
     load_notebook(Path(args.notebook))
-    token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
+    signer: Any
+    if args.key:
+        from .keys import KEY_ISSUER, KeySigner, load_private_key
+
+        signer = KeySigner(load_private_key(args.key))
+        who, via = signer.identity, KEY_ISSUER
+    else:
+        token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
+        signer = KeylessSigner(instance, token)
+        who, via = str(token.identity), token.issuer
     result = sign_notebook(
         args.notebook,
-        KeylessSigner(instance, token),
+        signer,
         outputs=args.output,
         sidecar=args.sidecar,
         detached=args.detached,
@@ -135,8 +161,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "notebook": str(result.notebook),
-                    "identity": str(token.identity),
-                    "issuer": token.issuer,
+                    "identity": who,
+                    "issuer": via,
                     "notebook_digest": result.notebook_digest,
                     "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in result.outputs],
                     "log_index": entries[0].get("logIndex"),
@@ -148,7 +174,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     what = "countersigned" if args.countersign else "signed"
-    print(f"{what} {result.notebook} as {token.identity} (issuer {token.issuer})")
+    print(f"{what} {result.notebook} as {who} (issuer {via})")
     print(f"  notebook sha256 (canonical v1): {result.notebook_digest}")
     for out in result.outputs:
         print(f"  output {out.path}: sha256 {out.sha256}")
@@ -187,14 +213,30 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if (args.cert_identity is None) != (args.cert_oidc_issuer is None):
         raise UsageError("--cert-identity and --cert-oidc-issuer must be given together")
     policy = TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer) if args.cert_identity else None
+    if args.policy:
+        from .policy import load_policy
+
+        if policy is not None:
+            raise UsageError(
+                "--policy and --cert-identity cannot be combined: put the identity in the policy"
+            )
+        policy = load_policy(args.policy)
+    keys = []
+    if args.key:
+        from .keys import key_policy, load_public_key
+
+        keys = [load_public_key(k) for k in args.key]
+        policy = key_policy(keys, base=policy)
     instance = _instance(args)
+    _warn_if_stale(instance.name)
+    instance.trusted_root()  # a bad --trust-config is a usage error even for unsigned notebooks
     notebooks = _find_notebooks(args.notebooks)
     if args.bundle and len(notebooks) != 1:
         raise UsageError("--bundle needs exactly one notebook")
     bundles = [Path(b) for b in args.bundle] if args.bundle else None
     reports = [
         verify_notebook(
-            nb, policy=policy, instance=instance, bundles=bundles, allow_outside=args.allow_outside
+            nb, policy=policy, instance=instance, bundles=bundles, allow_outside=args.allow_outside, keys=keys
         )
         for nb in notebooks
     ]
@@ -212,6 +254,99 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
+def _add_trust_commands(sub: Any) -> None:
+    keygen = sub.add_parser("keygen", help="make a local EC P-256 signing key pair (PREFIX.key, PREFIX.pub)")
+    keygen.add_argument(
+        "--output",
+        metavar="PREFIX",
+        default="jupyter-sigstore",
+        help="file name prefix (default: %(default)s)",
+    )
+    keygen.add_argument(
+        "--no-password",
+        action="store_true",
+        help=f"leave the private key unencrypted (default: a passphrase from ${_PASSWORD_ENV} or a prompt)",
+    )
+
+    vb = sub.add_parser(
+        "verify-bundle",
+        help="verify any Sigstore bundle against a file or sha256:<hex> digest (conformance protocol)",
+    )
+    vb.add_argument("--staging", action="store_true", help="use the public-good staging trusted root")
+    vb.add_argument("--bundle", required=True, metavar="FILE", help="the Sigstore bundle to verify")
+    vb.add_argument("--certificate-identity", metavar="IDENTITY", help="the expected certificate identity")
+    vb.add_argument("--certificate-oidc-issuer", metavar="URL", help="the expected OIDC issuer")
+    vb.add_argument("--key", metavar="PATH_TO_KEY", help="a PEM public key, for bundles signed with a key")
+    vb.add_argument("--trusted-root", metavar="FILE", help="a custom trusted root JSON")
+    vb.add_argument("file_or_digest", metavar="FILE_OR_DIGEST", help="the artifact, or sha256:<64 hex>")
+
+    trust = sub.add_parser("trust", help="manage the cached Sigstore trusted root")
+    trust_sub = trust.add_subparsers(dest="trust_command", metavar="ACTION", required=True)
+    update = trust_sub.add_parser("update", help="refresh the TUF-backed trusted root (needs the network)")
+    update.add_argument("--staging", action="store_true", help="refresh the staging instance's root")
+    trust_sub.add_parser("status", help="show which trusted roots are cached and how old they are")
+
+
+def _warn_if_stale(instance_name: str) -> None:
+    from .trustroot import stale_warning
+
+    warning = stale_warning(instance_name)
+    if warning:
+        print(warning, file=sys.stderr)
+
+
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    from .keys import generate_keypair, read_password
+
+    password = None if args.no_password else read_password(confirm=True)
+    private, public = generate_keypair(args.output, password)
+    print(f"wrote private key {private} ({'unencrypted' if password is None else 'encrypted'})")
+    print(f"wrote public key {public}; share it with verifiers: jupyter-sigstore verify --key {public} ...")
+    return EXIT_OK
+
+
+def _cmd_verify_bundle(args: argparse.Namespace) -> int:
+    from .conformance import load_trusted_root, verify_bundle_file
+    from .errors import BundleError, UsageError
+
+    if args.key and (args.certificate_identity or args.certificate_oidc_issuer):
+        raise UsageError("--key cannot be combined with --certificate-identity/--certificate-oidc-issuer")
+    if not args.key and not (args.certificate_identity and args.certificate_oidc_issuer):
+        raise UsageError("give --certificate-identity and --certificate-oidc-issuer, or --key")
+    key = None
+    if args.key:
+        from .keys import load_public_key
+
+        key = load_public_key(args.key)
+    if not args.trusted_root:
+        _warn_if_stale("staging" if args.staging else "production")
+    root = load_trusted_root(args.trusted_root, staging=args.staging)
+    try:
+        result = verify_bundle_file(
+            args.bundle,
+            args.file_or_digest,
+            identity=args.certificate_identity,
+            issuer=args.certificate_oidc_issuer,
+            key=key,
+            trusted_root=root,
+        )
+    except BundleError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"OK: {args.file_or_digest} ({result.matched}) signed by {result.signer}")
+    return EXIT_OK
+
+
+def _cmd_trust(args: argparse.Namespace) -> int:
+    from .trustroot import trust_status, update_trust_root
+
+    if args.trust_command == "update":
+        print(update_trust_root(staging=args.staging))
+        return EXIT_OK
+    print(trust_status())
+    return EXIT_OK
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .inspecting import inspect_notebook
 
@@ -223,7 +358,14 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"sign": _cmd_sign, "verify": _cmd_verify, "inspect": _cmd_inspect}
+COMMANDS = {
+    "sign": _cmd_sign,
+    "verify": _cmd_verify,
+    "inspect": _cmd_inspect,
+    "keygen": _cmd_keygen,
+    "verify-bundle": _cmd_verify_bundle,
+    "trust": _cmd_trust,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

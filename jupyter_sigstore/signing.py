@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import rfc8785
 
-from .canonical import notebook_digest
 from .errors import SigningError, UsageError
 from .outputs import hash_outputs, resolve_outputs
 from .statement import OutputDigest, build_statement
 from .storage import (
     atomic_write,
     check_writable,
+    digest_of,
     existing_entries,
     load_notebook,
     save_notebook,
@@ -116,7 +116,7 @@ def sign_content(
     Returns the embedded metadata entry; nothing is written. Every check that can fail runs before
     the signer is called, so a refusal leaves no log entry.
     """
-    digest = notebook_digest(nb)
+    digest = digest_of(nb, path)
     files = resolve_outputs(path, outputs or [], allow_outside=allow_outside, base=base)
     hashed = hash_outputs(files)
     statement = build_statement(path.name, digest, hashed)

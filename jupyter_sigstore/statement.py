@@ -69,7 +69,10 @@ def check_relative_path(path: str, *, allow_parent: bool = False) -> str:
         while parts and parts[0] == "..":
             parts = parts[1:]
     if pure.is_absolute() or not parts or ".." in parts or str(pure) != path:
-        raise BundleError(f"output path {path!r} escapes the notebook's folder or is not normal")
+        raise BundleError(
+            f"output path {path!r} escapes the notebook's folder or is not normal "
+            "(pass --allow-outside to accept outputs outside it)"
+        )
     return path
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .canonical import parse_notebook
+from .canonical import NotebookDigest, notebook_digest, parse_notebook
 from .errors import BundleError, NotebookError
 from .statement import check_relative_path
 
@@ -107,6 +107,14 @@ def load_notebook(path: str | os.PathLike[str]) -> LoadedNotebook:
         msg = str(exc)
         raise NotebookError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from exc
     return LoadedNotebook(path, raw, nb, _detect_style(raw, nb))
+
+
+def digest_of(nb: dict[str, Any], path: Path) -> NotebookDigest:
+    """The canonical digest of a notebook, with errors naming the notebook's path."""
+    try:
+        return notebook_digest(nb)
+    except NotebookError as exc:
+        raise NotebookError(f"{path}: {exc}") from exc
 
 
 def sidecar_path(notebook: Path) -> Path:
@@ -219,3 +227,30 @@ def existing_entries(nb: dict[str, Any]) -> list[dict[str, Any]]:
 def save_notebook(loaded: LoadedNotebook, nb: dict[str, Any]) -> None:
     """Write ``nb`` over the loaded file in the file's own JSON style, atomically."""
     atomic_write(loaded.path, loaded.style.dumps(nb).encode("utf-8"), expect=loaded.raw)
+
+
+TRACKED_KEY = "tracked"
+
+
+def tracked_outputs(nb: dict[str, Any]) -> list[str]:
+    """The data outputs declared with ``%sigstore track`` (``metadata.sigstore.tracked``), as
+    notebook-relative POSIX paths; anything malformed is ignored."""
+    block = signature_block(nb)
+    tracked = block.get(TRACKED_KEY) if isinstance(block, dict) else None
+    if not isinstance(tracked, list):
+        return []
+    return [p for p in dict.fromkeys(tracked) if isinstance(p, str) and p]
+
+
+def with_tracked(nb: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """A copy of ``nb`` whose ``metadata.sigstore.tracked`` is ``paths`` (other keys kept)."""
+    new = dict(nb)
+    metadata = dict(nb.get("metadata") or {})
+    old = metadata.get(METADATA_KEY)
+    block = dict(old) if isinstance(old, dict) else {}
+    block.setdefault("version", SCHEMA_VERSION)
+    block.setdefault("signatures", [])
+    block[TRACKED_KEY] = list(dict.fromkeys(paths))
+    metadata[METADATA_KEY] = block
+    new["metadata"] = metadata
+    return new

@@ -72,4 +72,22 @@ def _load_trust_config(path: Path) -> ClientTrustConfig:
     try:
         return ClientTrustConfig.from_json(text)
     except Exception as exc:  # sigstore raises assorted errors for a bad config
-        raise TrustConfigError(f"trust config {path} is not a Sigstore ClientTrustConfig: {exc}") from exc
+        raise TrustConfigError(
+            f"trust config {path} is not a Sigstore ClientTrustConfig: {_summary(exc)}"
+        ) from exc
+
+
+def _summary(exc: Exception) -> str:
+    """One line from a (possibly multi-line pydantic) error."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            details = errors()
+            first = details[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "document"
+            more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+            return f"{where}: {first.get('msg')}{more}"
+        except Exception:
+            pass
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -15,14 +15,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .canonical import NotebookDigest, notebook_digest
+from .canonical import NotebookDigest
 from .certinfo import SignerIdentity, signer_identity
 from .errors import BundleError
 from .outputs import check_outputs
 from .policy import TrustPolicy
 from .report import CellReport, OutputReport, SignatureReport, Status, VerificationReport
 from .statement import Provenance, parse_statement
-from .storage import StoredSignature, load_notebook, read_signatures
+from .storage import StoredSignature, digest_of, load_notebook, read_signatures
 from .trust import Instance
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ def verify_notebook_content(
     """Verify an in-memory notebook (e.g. an editor's model) saved, or to be saved, at ``path``
     against the given stored signatures; outputs are resolved relative to ``path``'s folder."""
     instance = instance or Instance()
-    current = notebook_digest(nb)
+    current = digest_of(nb, path)
     report = VerificationReport(
         notebook=str(path),
         status="unsigned",
