@@ -4,3 +4,27 @@ The public API lives in :mod:`jupyter_sigstore.api`; this module stays light so 
 """
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext jupyter_sigstore``: register the ``%sigstore`` magics (imported only now)."""
+    from .magics import load_ipython_extension as _load
+
+    _load(ipython)  # type: ignore[arg-type]
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext jupyter_sigstore``."""
+    from .magics import unload_ipython_extension as _unload
+
+    _unload(ipython)  # type: ignore[arg-type]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built JupyterLab extension lives (for ``jupyter labextension develop``)."""
+    return [{"src": "labextension", "dest": "jupyter-sigstore"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter Server extension (its REST API): ``jupyter_sigstore.server``."""
+    return [{"module": "jupyter_sigstore.server"}]

@@ -1,0 +1,32 @@
+"""Jupyter Server extension: the authenticated REST API that the JupyterLab extension calls.
+
+Enabled automatically on install (``jupyter-config/jupyter_server_config.d/jupyter_sigstore.json``);
+settings are ``c.Sigstore.*`` (see :class:`~jupyter_sigstore.server.config.Sigstore`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import Sigstore, SigstoreConfig
+
+__all__ = ["Sigstore", "SigstoreConfig", "_jupyter_server_extension_points", "_load_jupyter_server_extension"]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "jupyter_sigstore.server"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """Register the REST handlers and the in-memory identity broker."""
+    from .handlers import handlers
+    from .login import IdentityBroker
+
+    config = Sigstore(parent=serverapp)
+    broker = IdentityBroker(config, serverapp.log)
+    web_app = serverapp.web_app
+    web_app.settings["jupyter_sigstore_config"] = config
+    web_app.settings["jupyter_sigstore_broker"] = broker
+    base_url = web_app.settings["base_url"]
+    web_app.add_handlers(".*$", handlers(base_url))
+    serverapp.log.info("jupyter-sigstore: REST API at %sjupyter-sigstore/", base_url)

@@ -1,0 +1,101 @@
+"""Server-side settings: ``c.Sigstore.*`` in any Jupyter Server config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, CaselessStrEnum, Dict, Int, Unicode
+from traitlets.config import Configurable
+
+from ..errors import PolicyError
+from ..policy import TrustPolicy, load_policy, policy_from_dict
+from ..trust import Instance
+
+POLICY_FILE_NAME = "sigstore-policy.toml"
+
+
+class Sigstore(Configurable):
+    """jupyter-sigstore's server settings (``c.Sigstore.<name>`` in jupyter_server_config.py).
+
+    Example::
+
+        c.Sigstore.policy_file = "/etc/jupyter/sigstore-policy.toml"
+        c.Sigstore.trust_config = "/etc/jupyter/sigstore-trust-config.json"
+    """
+
+    policy_file = Unicode(
+        "",
+        help="Trust policy (TOML, see docs/policy.md) used when no sigstore-policy.toml is found between "
+        "the notebook's folder and the server root. Relative paths are relative to the server root.",
+    ).tag(config=True)
+
+    policy = Dict(
+        {},
+        help="An inline trust policy with the policy file's shape, e.g. {'trusted': [{'name': 'me', "
+        "'identity': 'me@example.com', 'issuer': 'https://accounts.google.com'}]}. "
+        "Used when policy_file is empty.",
+    ).tag(config=True)
+
+    project_policies = Bool(
+        True,
+        help=f"Look for a {POLICY_FILE_NAME} in the notebook's folder and its parents up to the server "
+        "root; the nearest one wins over the server's own policy.",
+    ).tag(config=True)
+
+    instance = CaselessStrEnum(
+        ["production", "staging"],
+        default_value="production",
+        help="The Sigstore instance: the public-good 'production' one or 'staging'.",
+    ).tag(config=True)
+
+    trust_config = Unicode(
+        "",
+        help="A Sigstore ClientTrustConfig JSON file for a private instance (wins over 'instance').",
+    ).tag(config=True)
+
+    auto_verify = Bool(
+        True,
+        help="Default for the front end's 'verify on open' (each user's lab setting overrides it).",
+    ).tag(config=True)
+
+    allow_signing = Bool(True, help="Allow signing through the server's REST API.").tag(config=True)
+
+    ambient_credentials = Bool(
+        True,
+        help="Let users sign with the server's ambient OIDC credentials ($SIGSTORE_ID_TOKEN or CI "
+        "credentials such as GitHub Actions'), when the server has them.",
+    ).tag(config=True)
+
+    max_notebook_bytes = Int(
+        64 * 1024 * 1024,
+        help="Notebooks larger than this are not verified (the badge says so); 0 means no limit.",
+    ).tag(config=True)
+
+    oidc_client_id = Unicode("sigstore", help="OAuth client id used for the browser and device logins.").tag(
+        config=True
+    )
+
+    def select_instance(self) -> Instance:
+        """The Instance these settings name."""
+        if self.trust_config:
+            return Instance.select(trust_config=Path(self.trust_config).expanduser())
+        return Instance.select(staging=self.instance == "staging")
+
+    def server_policy(self, root: Path) -> tuple[TrustPolicy | None, str | None, str | None]:
+        """The server's own policy: (policy, source description, error)."""
+        try:
+            if self.policy_file:
+                path = Path(self.policy_file).expanduser()
+                path = path if path.is_absolute() else root / path
+                return load_policy(path), f"server config (c.Sigstore.policy_file = {path})", None
+            if self.policy:
+                data: dict[str, Any] = dict(self.policy)
+                return policy_from_dict(data, "c.Sigstore.policy"), "server config (c.Sigstore.policy)", None
+        except PolicyError as exc:
+            return None, "server config", str(exc)
+        return None, None, None
+
+
+#: The name the brief and the docs use for the settings class.
+SigstoreConfig = Sigstore

@@ -1,0 +1,292 @@
+/**
+ * Shapes of the server's REST answers (the VerificationReport JSON every surface renders) and the
+ * pure logic the widgets use. Nothing here touches the DOM or JupyterLab, so jest tests it directly.
+ */
+
+export type Status =
+  | 'verified'
+  | 'untrusted-signer'
+  | 'modified'
+  | 'invalid'
+  | 'unsigned';
+
+export interface ISignatureReport {
+  source: string;
+  valid: boolean;
+  identity: string | null;
+  issuer: string | null;
+  github: Record<string, string>;
+  signed_at: string | null;
+  log_index: number | null;
+  log_url: string | null;
+  trusted_as: string[];
+  covers_current: boolean;
+  error: string | null;
+}
+
+export interface ICellReport {
+  index: number;
+  status: 'ok' | 'modified' | 'added' | 'removed';
+  cell_type: string;
+  cell_id: string | null;
+  signed_index: number | null;
+}
+
+export interface IOutputReport {
+  path: string;
+  status: 'ok' | 'modified' | 'missing' | 'added';
+  expected_sha256: string | null;
+  actual_sha256: string | null;
+  error: string | null;
+}
+
+export interface IVerificationReport {
+  version: number;
+  notebook: string;
+  status: Status;
+  summary: string;
+  signatures: ISignatureReport[];
+  cells: ICellReport[];
+  outputs: IOutputReport[];
+  notebook_changes: string[];
+  policy: string | null;
+  instance: string | null;
+}
+
+export interface IPolicyInfo {
+  source: string | null;
+  error: string | null;
+  signers: { name: string; description: string }[];
+  require: string[];
+}
+
+/** GET /jupyter-sigstore/verify */
+export interface IVerifyResponse {
+  path: string;
+  report: IVerificationReport | null;
+  error: string | null;
+  policy: IPolicyInfo;
+}
+
+/** POST /jupyter-sigstore/sign */
+export interface ISignResponse {
+  identity: string | null;
+  entry: Record<string, unknown>;
+  sigstore: Record<string, unknown>;
+  notebook_digest: string;
+  outputs: { path: string; sha256: string; size: number }[];
+}
+
+/** A login flow as the server shows it (no secret in it). */
+export interface ILoginFlow {
+  id: string;
+  kind: 'browser' | 'device' | 'oob';
+  status: 'pending' | 'done' | 'failed' | 'cancelled';
+  error: string | null;
+  identity: string | null;
+  expires_in: number;
+  auth_url?: string;
+  user_code?: string;
+  verification_uri?: string;
+  verification_uri_complete?: string | null;
+}
+
+export interface ILoginStatus {
+  identity: string | null;
+  issuer: string | null;
+  source: string | null;
+  expires_in: number | null;
+  methods: { ambient: boolean; browser: boolean; device: boolean; oob: boolean };
+}
+
+/** What the badge shows. `state` adds the states that are not verdicts. */
+export type BadgeState = Status | 'checking' | 'error' | 'off';
+
+export interface IBadgeInfo {
+  state: BadgeState;
+  /** Short visible text (never colour alone). */
+  label: string;
+  /** The accessible name: status and reason in words. */
+  aria: string;
+  /** Tooltip: the report's summary or the reason verification could not run. */
+  title: string;
+}
+
+const LABELS: Record<BadgeState, string> = {
+  verified: 'Verified',
+  'untrusted-signer': 'Untrusted signer',
+  modified: 'Modified',
+  invalid: 'Invalid signature',
+  unsigned: 'Unsigned',
+  checking: 'Checking…',
+  error: 'Not verified',
+  off: 'Verify'
+};
+
+/** The identities of the valid signatures, without repeats. */
+export function signers(report: IVerificationReport): string[] {
+  const names = report.signatures
+    .filter(s => s.valid && s.identity)
+    .map(s => s.identity as string);
+  return Array.from(new Set(names));
+}
+
+/** Badge text, accessible name and tooltip for a verification answer (or its absence). */
+export function badgeInfo(
+  response: IVerifyResponse | null,
+  state?: 'checking' | 'off' | 'error',
+  error?: string
+): IBadgeInfo {
+  if (state === 'checking') {
+    return info('checking', 'Sigstore provenance: checking…', 'Verifying…');
+  }
+  if (state === 'off') {
+    return info(
+      'off',
+      'Sigstore provenance: not verified yet (automatic verification is off)',
+      'Click to verify'
+    );
+  }
+  if (state === 'error' || !response || !response.report) {
+    const why = error || response?.error || 'verification could not run';
+    return info('error', `Sigstore provenance: not verified - ${why}`, why);
+  }
+  const report = response.report;
+  const who = signers(report);
+  let label = LABELS[report.status] ?? report.status;
+  if (report.status === 'verified' && who.length) {
+    label = `Verified: ${who.join(', ')}`;
+  } else if (report.status === 'untrusted-signer' && who.length) {
+    label = `Untrusted signer: ${who.join(', ')}`;
+  }
+  return {
+    state: report.status,
+    label,
+    aria: `Sigstore provenance: ${label} - ${report.summary}`,
+    title: report.summary
+  };
+}
+
+function info(state: BadgeState, aria: string, title: string): IBadgeInfo {
+  return { state, label: LABELS[state], aria, title };
+}
+
+/** The log-search link of a signature: only the public-good instance has one. */
+export function logLink(sig: ISignatureReport): string | null {
+  if (sig.log_index === null || sig.log_index === undefined) {
+    return null;
+  }
+  if (sig.log_url && sig.log_url.startsWith('https://search.sigstore.dev/')) {
+    return `https://search.sigstore.dev/?logIndex=${encodeURIComponent(
+      String(sig.log_index)
+    )}`;
+  }
+  return null;
+}
+
+/** Indices (in the current notebook) of cells that are modified or added since signing. */
+export function changedCellIndices(report: IVerificationReport | null): number[] {
+  if (!report || (report.status !== 'modified' && report.status !== 'verified' && report.status !== 'untrusted-signer')) {
+    return [];
+  }
+  return report.cells
+    .filter(c => c.status === 'modified' || c.status === 'added')
+    .map(c => c.index);
+}
+
+/** One human line per changed cell, e.g. "Cell 3 (code): modified". Numbers are 1-based. */
+export function describeCell(cell: ICellReport): string {
+  const n = (cell.status === 'removed' ? cell.signed_index ?? cell.index : cell.index) + 1;
+  const what = cell.status === 'removed' ? 'removed since signing' : cell.status;
+  return `Cell ${n} (${cell.cell_type}): ${what}`;
+}
+
+/** The folder of a contents path ('' for the root). */
+export function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/**
+ * Join a notebook-relative POSIX path onto the notebook's folder, giving a contents path;
+ * null when it would leave the server root.
+ */
+export function resolveRelative(notebookPath: string, rel: string): string | null {
+  if (!rel || rel.startsWith('/')) {
+    return null;
+  }
+  const parts = dirname(notebookPath).split('/').filter(p => p);
+  for (const part of rel.split('/')) {
+    if (part === '' || part === '.') {
+      continue;
+    }
+    if (part === '..') {
+      if (!parts.length) {
+        return null;
+      }
+      parts.pop();
+    } else {
+      parts.push(part);
+    }
+  }
+  return parts.join('/');
+}
+
+/** A contents path relative to the notebook's folder (for display in the sign dialog). */
+export function relativeTo(notebookPath: string, path: string): string {
+  const base = dirname(notebookPath);
+  if (!base) {
+    return path;
+  }
+  return path.startsWith(base + '/') ? path.slice(base.length + 1) : path;
+}
+
+/** Output paths the sign dialog preselects: the settings' defaults and metadata.sigstore.tracked. */
+export function defaultOutputs(
+  notebookPath: string,
+  settingDefaults: string[],
+  metadata: Record<string, unknown> | undefined
+): string[] {
+  const picked: string[] = [];
+  const sig = metadata?.['sigstore'];
+  const tracked =
+    sig && typeof sig === 'object' && Array.isArray((sig as any).tracked)
+      ? ((sig as any).tracked as unknown[])
+      : [];
+  for (const rel of [...settingDefaults, ...tracked]) {
+    if (typeof rel !== 'string') {
+      continue;
+    }
+    const resolved = resolveRelative(notebookPath, rel);
+    if (resolved && !picked.includes(resolved)) {
+      picked.push(resolved);
+    }
+  }
+  return picked;
+}
+
+/**
+ * A notebook's JSON without metadata.sigstore, serialised with sorted keys: used to tell whether
+ * the editor's model changed while a signature was being made.
+ */
+export function contentFingerprint(content: unknown): string {
+  const copy = JSON.parse(JSON.stringify(content ?? null));
+  if (copy && typeof copy === 'object' && copy.metadata && typeof copy.metadata === 'object') {
+    delete copy.metadata.sigstore;
+  }
+  return stableStringify(copy);
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(stableStringify).join(',')}]`;
+  }
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj)
+      .sort()
+      .map(k => `${JSON.stringify(k)}:${stableStringify(obj[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,140 @@
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { Contents } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { getAPI } from './api';
+import { changedCellIndices, IVerifyResponse } from './model';
+
+/** CSS class put on cells that changed since signing. */
+export const CHANGED_CELL_CLASS = 'jp-sigstore-changedCell';
+
+/** The verification state of one open notebook. */
+export interface IPanelState {
+  state: 'idle' | 'checking' | 'done' | 'error';
+  response: IVerifyResponse | null;
+  error: string | null;
+}
+
+export interface IVerifierOptions {
+  contents: Contents.IManager;
+  autoVerify: () => boolean;
+  instance: () => string;
+  /** How often to look for changes made on disk by something else (ms). */
+  pollInterval?: number;
+}
+
+/**
+ * Verifies each open notebook in the background: on open, after each save, and when the file
+ * changes on disk. Opening never waits for it. Emits `changed` with the panel whose state moved.
+ */
+export class ProvenanceVerifier {
+  constructor(private options: IVerifierOptions) {}
+
+  get changed(): ISignal<this, NotebookPanel> {
+    return this._changed;
+  }
+
+  /** The state of a panel (idle until the first verification). */
+  stateOf(panel: NotebookPanel): IPanelState {
+    return this._states.get(panel) ?? { state: 'idle', response: null, error: null };
+  }
+
+  /** Start watching a newly opened notebook panel. */
+  track(panel: NotebookPanel): void {
+    const context = panel.context;
+    const runIfAuto = () => {
+      if (this.options.autoVerify()) {
+        void this.verify(panel);
+      }
+    };
+    void context.ready.then(() => {
+      this._lastModified.set(panel, context.contentsModel?.last_modified ?? '');
+      runIfAuto();
+    });
+    context.saveState.connect((_, state) => {
+      if (state === 'completed') {
+        this._lastModified.set(panel, context.contentsModel?.last_modified ?? '');
+        runIfAuto();
+      }
+    });
+    context.pathChanged.connect(runIfAuto);
+    panel.content.modelContentChanged.connect(() => this.applyMarkers(panel));
+    const interval = this.options.pollInterval ?? 10000;
+    const timer = window.setInterval(() => void this.checkDisk(panel), interval);
+    panel.disposed.connect(() => {
+      window.clearInterval(timer);
+      this._states.delete(panel);
+    });
+  }
+
+  /** Verify a panel's notebook as saved now; never throws. */
+  async verify(panel: NotebookPanel): Promise<void> {
+    const seq = (this._seq.get(panel) ?? 0) + 1;
+    this._seq.set(panel, seq);
+    const previous = this.stateOf(panel);
+    this.setState(panel, { ...previous, state: 'checking' });
+    let next: IPanelState;
+    try {
+      const query: Record<string, string> = { path: panel.context.localPath };
+      const instance = this.options.instance();
+      if (instance && instance !== 'server') {
+        query.instance = instance;
+      }
+      const response = await getAPI<IVerifyResponse>('verify', query);
+      next = {
+        state: response.report ? 'done' : 'error',
+        response,
+        error: response.error
+      };
+    } catch (error) {
+      next = { state: 'error', response: null, error: (error as Error).message };
+    }
+    if (this._seq.get(panel) !== seq || panel.isDisposed) {
+      return; // a newer verification is running
+    }
+    this.setState(panel, next);
+  }
+
+  private setState(panel: NotebookPanel, state: IPanelState): void {
+    this._states.set(panel, state);
+    this.applyMarkers(panel);
+    this._changed.emit(panel);
+  }
+
+  /** Put the changed-cell marker on exactly the cells the latest report names. */
+  applyMarkers(panel: NotebookPanel): void {
+    const state = this.stateOf(panel);
+    const changed = new Set(changedCellIndices(state.response?.report ?? null));
+    panel.content.widgets.forEach((cell, index) => {
+      const on = changed.has(index);
+      cell.toggleClass(CHANGED_CELL_CLASS, on);
+      if (on) {
+        cell.node.setAttribute('data-sigstore-changed', 'true');
+      } else {
+        cell.node.removeAttribute('data-sigstore-changed');
+      }
+    });
+  }
+
+  private async checkDisk(panel: NotebookPanel): Promise<void> {
+    const context = panel.context;
+    if (!context.isReady || panel.isDisposed || !this.options.autoVerify()) {
+      return;
+    }
+    try {
+      const model = await this.options.contents.get(context.path, { content: false });
+      const known = this._lastModified.get(panel);
+      if (known !== undefined && model.last_modified !== known) {
+        this._lastModified.set(panel, model.last_modified);
+        await this.verify(panel);
+      }
+    } catch {
+      // deleted or unreachable: the next save or open reports it
+    }
+  }
+
+  private _changed = new Signal<this, NotebookPanel>(this);
+  private _states = new Map<NotebookPanel, IPanelState>();
+  private _seq = new Map<NotebookPanel, number>();
+  private _lastModified = new Map<NotebookPanel, string>();
+}
