@@ -41,3 +41,7 @@ class TrustConfigError(SigstoreNotebookError):
 
 class PolicyError(SigstoreNotebookError):
     """A trust policy is malformed."""
+
+
+class KeyFileError(SigstoreNotebookError):
+    """A local signing or verification key is missing, malformed, of an unsupported type, or locked."""

@@ -4,8 +4,11 @@ which of them must have signed."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from .certinfo import SignerIdentity
 from .errors import PolicyError
@@ -92,3 +95,101 @@ class TrustPolicy:
         if self.require:
             return all(name in satisfied for name in self.require)
         return bool(satisfied)
+
+
+#: Keys a ``[[trusted]]`` entry may carry, and the GitHub workflow claims a policy may require.
+_SIGNER_KEYS = {"name", "identity", "identity_regex", "issuer", "issuer_regex", "github"}
+_GITHUB_KEYS = {"repository", "ref", "trigger", "sha", "workflow"}
+_TOP_KEYS = {"trusted", "policy"}
+_POLICY_KEYS = {"require"}
+
+
+def _toml_loads(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(str(exc)) from None
+
+
+def _entry_lines(text: str) -> list[int]:
+    """1-based line numbers of each ``[[trusted]]`` header, in order."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*trusted\s*\]\]", line)]
+
+
+def _str(value: object, what: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise PolicyError(f"{where}: {what} must be a non-empty string, not {value!r}")
+    return value
+
+
+def policy_from_dict(data: dict[str, Any], source: str, lines: Sequence[int] = ()) -> TrustPolicy:
+    """Build a TrustPolicy from parsed policy data (the TOML document's shape); raise PolicyError
+    naming the entry (and its line, when ``lines`` gives the entries' header lines)."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise PolicyError(
+            f"{source}: unknown top-level key {unknown[0]!r} (expected [[trusted]] and [policy])"
+        )
+    entries = data.get("trusted", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise PolicyError(f"{source}: 'trusted' must be a list of [[trusted]] tables")
+    if not entries:
+        raise PolicyError(f"{source} names nobody: add at least one [[trusted]] entry")
+    signers: list[TrustedSigner] = []
+    for n, entry in enumerate(entries):
+        line = f", line {lines[n]}" if n < len(lines) else ""
+        where = f"{source}{line}: [[trusted]] entry {n + 1}"
+        name = _str(entry.get("name"), "'name'", where)
+        where = f"{where} ({name!r})"
+        unknown = sorted(set(entry) - _SIGNER_KEYS)
+        if unknown:
+            raise PolicyError(f"{where}: unknown key {unknown[0]!r}")
+        if name in (s.name for s in signers):
+            raise PolicyError(f"{where}: the name {name!r} is used twice")
+        fields = {
+            k: _str(entry[k], repr(k), where)
+            for k in ("identity", "identity_regex", "issuer", "issuer_regex")
+            if k in entry
+        }
+        github = entry.get("github", {})
+        if not isinstance(github, dict):
+            raise PolicyError(f"{where}: 'github' must be a table such as {{ repository = \"org/repo\" }}")
+        for key, value in github.items():
+            if key not in _GITHUB_KEYS:
+                raise PolicyError(
+                    f"{where}: unknown github claim {key!r} (known: {', '.join(sorted(_GITHUB_KEYS))})"
+                )
+            _str(value, f"github.{key}", where)
+        try:
+            signers.append(TrustedSigner(name, github=dict(github), **fields))
+        except PolicyError as exc:
+            raise PolicyError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
+    section = data.get("policy", {})
+    if not isinstance(section, dict):
+        raise PolicyError(f"{source}: [policy] must be a table")
+    unknown = sorted(set(section) - _POLICY_KEYS)
+    if unknown:
+        raise PolicyError(f"{source}: [policy]: unknown key {unknown[0]!r} (expected 'require')")
+    require = section.get("require", [])
+    if not isinstance(require, list) or not all(isinstance(r, str) and r for r in require):
+        raise PolicyError(f"{source}: [policy]: 'require' must be a list of [[trusted]] names")
+    return TrustPolicy(tuple(signers), tuple(dict.fromkeys(require)), source)
+
+
+def load_policy(path: str | Path) -> TrustPolicy:
+    """Load a TOML trust policy file (see docs/policy.md); raise PolicyError naming what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise PolicyError(f"policy file {path}: cannot read ({reason})") from None
+    try:
+        data = _toml_loads(text)
+    except PolicyError as exc:
+        raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from None
+    return policy_from_dict(data, f"policy file {path}", _entry_lines(text))
