@@ -109,6 +109,8 @@ def verify_bundle_text(
         bundle_json = json.loads(bundle_text)
     except json.JSONDecodeError as exc:
         raise BundleError(f"{source} is not JSON ({exc})") from None
+    if not isinstance(bundle_json, dict):
+        raise BundleError(f"{source} is not a Sigstore bundle (not a JSON object)")
     from .keys import is_key_bundle
 
     if is_key_bundle(bundle_json):
@@ -267,9 +269,12 @@ def verify_notebook_content(
     checked: dict[tuple[Any, ...], list[OutputReport]] = {}
 
     def outputs_of(provenance: Provenance) -> list[OutputReport]:
-        if provenance.outputs not in checked:
-            checked[provenance.outputs] = check_outputs(path, provenance.outputs, allow_outside=allow_outside)
-        return checked[provenance.outputs]
+        key = (provenance.outputs, provenance.output_rules)
+        if key not in checked:
+            checked[key] = check_outputs(
+                path, provenance.outputs, allow_outside=allow_outside, rules=provenance.output_rules
+            )
+        return checked[key]
 
     reference = valid[-1].provenance
     report.cells = diff_cells(reference, current)

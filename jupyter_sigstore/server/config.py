@@ -76,8 +76,10 @@ class Sigstore(Configurable):
         config=True
     )
 
-    def select_instance(self) -> Instance:
-        """The Instance these settings name."""
+    def select_instance(self, override: str | None = None) -> Instance:
+        """The Instance these settings name; a user may pick ``production`` or ``staging`` instead."""
+        if override in ("production", "staging"):
+            return Instance.select(staging=override == "staging")
         if self.trust_config:
             return Instance.select(trust_config=Path(self.trust_config).expanduser())
         return Instance.select(staging=self.instance == "staging")

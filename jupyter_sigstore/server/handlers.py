@@ -18,6 +18,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
+from ..canonical import check_nbformat
 from ..errors import IdentityError, NotebookError, PolicyError, SigstoreNotebookError, TrustConfigError
 from ..policy import TrustPolicy, load_policy
 from .config import Sigstore
@@ -122,7 +123,7 @@ class VerifyHandler(_Base):
             self.finish(json.dumps(result))
             return
         try:
-            instance = self.sigstore.select_instance()
+            instance = self.sigstore.select_instance(self.get_query_argument("instance", None))
             report = await asyncio.to_thread(_verify, real, effective["policy"], instance)
         except (NotebookError, TrustConfigError) as exc:
             result["error"] = _relative(str(exc), contents_root(self.contents_manager))
@@ -197,10 +198,16 @@ class SignHandler(_Base):
             return
         real = resolve_api_path(self.contents_manager, api_path, must_exist=False)
         output_files = [resolve_api_path(self.contents_manager, o) for o in outputs]
+        try:
+            content = check_nbformat(content)
+        except NotebookError as exc:
+            self.fail(422, f"{api_path}: {exc}")
+            return
         user = self.user_key
         try:
             token = self.broker.token_for(user)
-            instance = self.sigstore.select_instance()
+            override = body.get("instance")
+            instance = self.sigstore.select_instance(override if isinstance(override, str) else None)
             result = await asyncio.to_thread(
                 _sign, content, real, output_files, token, instance, bool(body.get("countersign"))
             )
@@ -222,11 +229,10 @@ def _sign(
     instance: Any,
     countersign: bool,
 ) -> dict[str, Any]:
-    from ..canonical import check_nbformat
     from ..signing import KeylessSigner, sign_content
     from ..storage import METADATA_KEY, existing_entries, with_signatures
 
-    nb = check_nbformat(content)
+    nb = content
     signer = KeylessSigner(instance, token)
     prepared = sign_content(
         nb,

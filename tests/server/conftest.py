@@ -1,0 +1,7 @@
+"""pytest-jupyter's server fixtures, for the tests in this folder only.
+
+They are star-imported here (not listed in a root ``pytest_plugins``) so that their event-loop
+hooks do not reach the browser tests, whose Playwright sync API they would break.
+"""
+
+from pytest_jupyter.jupyter_server import *  # noqa: F403

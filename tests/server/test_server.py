@@ -1,0 +1,553 @@
+"""The server extension's REST API, through a real Jupyter Server (pytest-jupyter) and the loopback
+Sigstore instance: authentication, path confinement, verify/sign/policy and the sign-in flows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_server.auth.identity import IdentityProvider, User
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
+from traitlets.config import Config
+
+from jupyter_sigstore.errors import IdentityError
+from jupyter_sigstore.identity import parse_token
+from jupyter_sigstore.signing import KeylessSigner, sign_notebook
+from jupyter_sigstore.testing import LocalSigstore
+from jupyter_sigstore.trust import Instance
+
+ISSUER_POLICY = """
+[[trusted]]
+name = "alice"
+identity = "alice@example.com"
+issuer = "{issuer}"
+"""
+
+Fetch = Callable[..., Any]
+
+
+class OneUser(IdentityProvider):  # type: ignore[misc]
+    """Token requests normally get a fresh anonymous user each (a browser keeps one by cookie)."""
+
+    def generate_anonymous_user(self, handler: Any) -> User:
+        return User("tester", "Tester", "Tester", "T", None, None)
+
+
+@pytest.fixture
+def jp_server_config(trust_config: Path) -> Config:
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_sigstore.server": True},
+                "identity_provider_class": OneUser,
+            },
+            "Sigstore": {"trust_config": str(trust_config)},
+        }
+    )
+
+
+@pytest.fixture
+def root(jp_root_dir: Path, example: Path) -> Path:
+    """The server root holds a signed copy of the example (notebook + outputs) in work/."""
+    work = jp_root_dir / "work"
+    shutil.copytree(example, work)
+    return jp_root_dir
+
+
+@pytest.fixture
+def sign_file(trust_config: Path, token: Callable[..., str]) -> Callable[..., None]:
+    def sign(path: Path, outputs: list[str] | None = None, identity: str = "alice@example.com") -> None:
+        signer = KeylessSigner(Instance.select(trust_config=trust_config), parse_token(token(identity), "t"))
+        sign_notebook(path, signer, outputs=outputs or [], base=path.parent)
+
+    return sign
+
+
+@pytest.fixture
+def signed(root: Path, sign_file: Callable[..., None]) -> Path:
+    nb = root / "work" / "analysis.ipynb"
+    sign_file(nb, ["results.csv"])
+    return nb
+
+
+async def get_json(jp_fetch: Fetch, *parts: str, **kwargs: Any) -> Any:
+    response = await jp_fetch("jupyter-sigstore", *parts, **kwargs)
+    return json.loads(response.body) if response.body else None
+
+
+async def post_json(jp_fetch: Fetch, *parts: str, body: Any) -> Any:
+    response = await jp_fetch("jupyter-sigstore", *parts, method="POST", body=json.dumps(body))
+    return json.loads(response.body) if response.body else None
+
+
+async def error_of(coro: Any) -> tuple[int, str]:
+    with pytest.raises(HTTPClientError) as info:
+        await coro
+    body = info.value.response.body if info.value.response is not None else b"{}"
+    try:
+        message = json.loads(body).get("message", "")
+    except ValueError:
+        message = body.decode("utf-8", "replace")
+    return info.value.code, message
+
+
+def write_policy(folder: Path, issuer: str) -> None:
+    (folder / "sigstore-policy.toml").write_text(ISSUER_POLICY.format(issuer=issuer), encoding="utf-8")
+
+
+# -- authentication and authorization --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "verify?path=work/analysis.ipynb"),
+        ("GET", "policy"),
+        ("GET", "login"),
+        ("DELETE", "login"),
+        ("POST", "sign"),
+        ("POST", "login/device"),
+        ("POST", "login/token"),
+        ("GET", "login/callback?state=x&code=y"),
+    ],
+)
+async def test_every_endpoint_refuses_requests_without_credentials(
+    jp_fetch: Fetch, root: Path, method: str, path: str
+) -> None:
+    endpoint, _, query = path.partition("?")
+    params = dict(urllib.parse.parse_qsl(query))
+    body = json.dumps({"path": "work/analysis.ipynb", "content": {}}) if method == "POST" else None
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(
+            "jupyter-sigstore",
+            *endpoint.split("/"),
+            method=method,
+            body=body,
+            params=params,
+            headers={"Authorization": ""},
+            follow_redirects=False,
+        )
+    assert info.value.code in (403, 302)  # pages redirect to the login page, APIs answer 403
+    if info.value.code == 302:
+        assert "/login" in info.value.response.headers["Location"]
+
+
+async def test_authorizer_denial_is_403(jp_fetch: Fetch, jp_serverapp: Any, signed: Path) -> None:
+    class DenySigstore:
+        def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+            return resource != "sigstore"
+
+    original = jp_serverapp.web_app.settings["authorizer"]
+    jp_serverapp.web_app.settings["authorizer"] = DenySigstore()
+    try:
+        code, _ = await error_of(get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))
+    finally:
+        jp_serverapp.web_app.settings["authorizer"] = original
+    assert code == 403
+
+
+# -- verify -------------------------------------------------------------------------------------------
+
+
+async def test_verify_signed_notebook_without_policy_is_untrusted_signer(
+    jp_fetch: Fetch, signed: Path
+) -> None:
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["error"] is None
+    report = result["report"]
+    assert report["status"] == "untrusted-signer"
+    assert report["notebook"] == "work/analysis.ipynb"
+    assert report["signatures"][0]["identity"] == "alice@example.com"
+    assert report["outputs"][0] == {
+        **report["outputs"][0],
+        "path": "results.csv",
+        "status": "ok",
+    }
+    assert result["policy"]["source"] is None
+
+
+async def test_verify_uses_nearest_project_policy(
+    jp_fetch: Fetch, signed: Path, root: Path, sigstore_instance: LocalSigstore
+) -> None:
+    write_policy(root, sigstore_instance.issuer_url)
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "verified"
+    assert result["policy"]["source"] == "project policy sigstore-policy.toml"
+    assert result["report"]["signatures"][0]["trusted_as"] == ["alice"]
+    # a nearer policy that trusts someone else wins
+    (root / "work" / "sigstore-policy.toml").write_text(
+        ISSUER_POLICY.format(issuer=sigstore_instance.issuer_url).replace("alice@", "bob@"), encoding="utf-8"
+    )
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["policy"]["source"] == "project policy work/sigstore-policy.toml"
+    assert result["report"]["status"] == "untrusted-signer"
+
+
+async def test_verify_uses_server_policy_file(
+    jp_fetch: Fetch, jp_serverapp: Any, signed: Path, tmp_path: Path, sigstore_instance: LocalSigstore
+) -> None:
+    write_policy(tmp_path, sigstore_instance.issuer_url)
+    config = jp_serverapp.web_app.settings["jupyter_sigstore_config"]
+    config.policy_file = str(tmp_path / "sigstore-policy.toml")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "verified"
+    assert result["policy"]["source"].startswith("server config")
+    policy = await get_json(jp_fetch, "policy")
+    assert [s["name"] for s in policy["signers"]] == ["alice"]
+    assert policy["instance"] == "custom"
+
+
+async def test_broken_project_policy_is_reported_not_fatal(jp_fetch: Fetch, signed: Path, root: Path) -> None:
+    (root / "work" / "sigstore-policy.toml").write_text("[[trusted]\nname=", encoding="utf-8")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert "not valid TOML" in result["policy"]["error"]
+    assert str(root) not in result["policy"]["error"]
+    assert result["report"]["status"] == "untrusted-signer"
+
+
+async def test_verify_tampered_notebook_names_changed_cell_and_output(
+    jp_fetch: Fetch, signed: Path, root: Path
+) -> None:
+    nb = json.loads(signed.read_text(encoding="utf-8"))
+    code = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
+    nb["cells"][code]["source"] = "print('edited after signing')\n"
+    signed.write_text(json.dumps(nb), encoding="utf-8")
+    (root / "work" / "results.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    report = result["report"]
+    assert report["status"] == "modified"
+    changed = [c for c in report["cells"] if c["status"] != "ok"]
+    assert [(c["index"], c["status"]) for c in changed] == [(code, "modified")]
+    assert report["outputs"][0]["status"] == "modified"
+
+
+async def test_verify_unsigned(jp_fetch: Fetch, root: Path) -> None:
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "unsigned"
+
+
+@pytest.mark.parametrize(
+    "bad_path",
+    [
+        "",
+        "../outside.ipynb",
+        "work/../../outside.ipynb",
+        "/etc/passwd",
+        "//etc/passwd",
+        "work/missing.ipynb",
+        "link-out.ipynb",
+        "linkdir/outside.ipynb",
+        ".hidden/secret.ipynb",
+        "work\\..\\..\\outside.ipynb",
+        "work/\x00.ipynb",
+    ],
+)
+async def test_paths_outside_the_root_are_not_found(
+    jp_fetch: Fetch, root: Path, tmp_path_factory: pytest.TempPathFactory, bad_path: str
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    secret = outside / "outside.ipynb"
+    shutil.copy(root / "work" / "analysis.ipynb", secret)
+    shutil.copy(secret, root.parent / "outside.ipynb")
+    (root / "link-out.ipynb").symlink_to(secret)
+    (root / "linkdir").symlink_to(outside, target_is_directory=True)
+    (root / ".hidden").mkdir()
+    shutil.copy(secret, root / ".hidden" / "secret.ipynb")
+    for endpoint in ("verify", "policy"):
+        if endpoint == "policy" and not bad_path:
+            continue
+        code, message = await error_of(get_json(jp_fetch, endpoint, params={"path": bad_path}))
+        assert code == 404
+        assert str(outside) not in message
+
+
+async def test_invalid_json_notebook_reports_why(jp_fetch: Fetch, root: Path) -> None:
+    (root / "work" / "broken.ipynb").write_text('{"cells": [', encoding="utf-8")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/broken.ipynb"})
+    assert result["report"] is None
+    assert "not valid JSON" in result["error"]
+    assert str(root) not in result["error"]
+
+
+async def test_huge_notebook_is_not_verified_and_says_why(jp_fetch: Fetch, root: Path) -> None:
+    huge = root / "work" / "huge.ipynb"
+    with huge.open("wb") as fh:  # 100 MB, sparse: nothing is read
+        fh.truncate(100 * 1024 * 1024)
+    result = await get_json(jp_fetch, "verify", params={"path": "work/huge.ipynb"})
+    assert result["report"] is None
+    assert "too large to verify" in result["error"]
+    assert "104.9 MB" in result["error"]
+
+
+async def test_garbage_signature_block_is_invalid(jp_fetch: Fetch, root: Path) -> None:
+    path = root / "work" / "analysis.ipynb"
+    for n, block in enumerate(
+        [
+            "garbage",
+            {"version": 1, "signatures": "nope"},
+            {"version": 1, "signatures": [{"bundle": {"mediaType": "x", "junk": True}}]},
+            {"version": 1, "signatures": [{"bundle": "AAAA"}, 42]},
+        ]
+    ):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        nb["metadata"]["sigstore"] = block
+        target = root / "work" / f"garbage{n}.ipynb"
+        target.write_text(json.dumps(nb), encoding="utf-8")
+        result = await get_json(jp_fetch, "verify", params={"path": f"work/garbage{n}.ipynb"})
+        assert result["report"]["status"] == "invalid", block
+
+
+async def test_metadata_claiming_verified_changes_nothing(jp_fetch: Fetch, signed: Path, root: Path) -> None:
+    path = root / "work" / "analysis.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["metadata"]["sigstore"]["status"] = "verified"
+    nb["metadata"]["sigstore"]["verified"] = True
+    nb["metadata"]["sigstore"]["trusted_as"] = ["alice"]
+    nb["metadata"]["provenance"] = {"status": "verified"}
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "untrusted-signer"  # no policy: never "verified"
+    unsigned = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
+    unsigned["metadata"]["sigstore"] = {"version": 1, "signatures": [], "status": "verified"}
+    (root / "work" / "claims.ipynb").write_text(json.dumps(unsigned), encoding="utf-8")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/claims.ipynb"})
+    assert result["report"]["status"] == "unsigned"
+
+
+# -- sign ---------------------------------------------------------------------------------------------
+
+
+async def test_sign_requires_a_sign_in(jp_fetch: Fetch, root: Path) -> None:
+    content = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
+    code, message = await error_of(
+        post_json(jp_fetch, "sign", body={"path": "work/analysis.ipynb", "content": content})
+    )
+    assert code == 401
+    assert "sign in" in message
+
+
+async def test_sign_in_memory_then_save_verifies(
+    jp_fetch: Fetch,
+    root: Path,
+    token: Callable[..., str],
+    sigstore_instance: LocalSigstore,
+    jp_logging_stream: Any,
+) -> None:
+    raw = token("alice@example.com")
+    status = await post_json(jp_fetch, "login", "token", body={"token": raw})
+    assert status["identity"] == "alice@example.com"
+    path = root / "work" / "analysis.ipynb"
+    before = path.read_bytes()
+    content = json.loads(before)
+    content["cells"][0]["source"] = "# typed in the editor, not saved yet\n"
+    result = await post_json(
+        jp_fetch,
+        "sign",
+        body={"path": "work/analysis.ipynb", "content": content, "outputs": ["work/results.csv"]},
+    )
+    assert path.read_bytes() == before  # the server writes nothing
+    assert result["identity"] == "alice@example.com"
+    assert result["outputs"][0]["path"] == "results.csv"
+    assert result["sigstore"]["signatures"] == [result["entry"]]
+    # the front end puts the block into its model and saves it through the contents API
+    content["metadata"]["sigstore"] = result["sigstore"]
+    await jp_fetch(
+        "api",
+        "contents",
+        "work",
+        "analysis.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": content}),
+    )
+    write_policy(root, sigstore_instance.issuer_url)
+    report = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))["report"]
+    assert report["status"] == "verified", report["summary"]
+    assert raw not in jp_logging_stream.getvalue()
+    assert raw not in json.dumps(result)
+
+
+async def test_sign_refuses_bad_requests(jp_fetch: Fetch, root: Path, token: Callable[..., str]) -> None:
+    await post_json(jp_fetch, "login", "token", body={"token": token()})
+    content = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
+    cases = [
+        ({"path": "work/analysis.ipynb"}, 400),
+        ({"path": "work/analysis.txt", "content": content}, 400),
+        ({"path": "work/analysis.ipynb", "content": content, "outputs": "results.csv"}, 400),
+        ({"path": "work/analysis.ipynb", "content": content, "outputs": ["../../etc/passwd"]}, 404),
+        ({"path": "../analysis.ipynb", "content": content}, 404),
+        ({"path": "work/analysis.ipynb", "content": {"cells": "nope"}}, 422),
+        ({"path": "work/analysis.ipynb", "content": content, "outputs": ["analysis.ipynb"]}, 404),
+    ]
+    for body, expected in cases:
+        code, message = await error_of(post_json(jp_fetch, "sign", body=body))
+        assert code == expected, (body, message)
+        assert message
+    response = await jp_fetch("jupyter-sigstore", "sign", method="POST", body="not json", raise_error=False)
+    assert response.code == 400
+
+
+async def test_signing_can_be_disabled(jp_fetch: Fetch, jp_serverapp: Any, root: Path) -> None:
+    jp_serverapp.web_app.settings["jupyter_sigstore_config"].allow_signing = False
+    code, message = await error_of(post_json(jp_fetch, "sign", body={}))
+    assert code == 403
+    assert "allow_signing" in message
+
+
+# -- sign-in flows ------------------------------------------------------------------------------------
+
+
+async def _poll(jp_fetch: Fetch, flow_id: str) -> dict[str, Any]:
+    for _ in range(100):
+        flow = await get_json(jp_fetch, "login", "flows", flow_id)
+        if flow["status"] != "pending":
+            return flow  # type: ignore[no-any-return]
+        await asyncio.sleep(0.1)
+    raise AssertionError("the flow never settled")
+
+
+async def test_device_flow_approved(jp_fetch: Fetch, root: Path, sigstore_instance: LocalSigstore) -> None:
+    flow = await post_json(jp_fetch, "login", "device", body={})
+    assert flow["status"] == "pending" and flow["user_code"]
+    assert "device_code" not in flow
+    sigstore_instance.approve_device_code(flow["user_code"], "carol@example.com")
+    flow = await _poll(jp_fetch, flow["id"])
+    assert flow["status"] == "done" and flow["identity"] == "carol@example.com"
+    status = await get_json(jp_fetch, "login")
+    assert status["identity"] == "carol@example.com"
+    await jp_fetch("jupyter-sigstore", "login", method="DELETE")
+    assert (await get_json(jp_fetch, "login"))["identity"] is None
+
+
+async def test_device_flow_denied_or_cancelled_leaves_no_identity(
+    jp_fetch: Fetch, root: Path, sigstore_instance: LocalSigstore
+) -> None:
+    flow = await post_json(jp_fetch, "login", "device", body={})
+    sigstore_instance.deny_device_code(flow["user_code"])
+    flow = await _poll(jp_fetch, flow["id"])
+    assert flow["status"] == "failed" and "access_denied" in flow["error"]
+    flow = await post_json(jp_fetch, "login", "device", body={})
+    cancelled = json.loads(
+        (await jp_fetch("jupyter-sigstore", "login", "flows", flow["id"], method="DELETE")).body
+    )
+    assert cancelled["status"] == "cancelled"
+    assert (await get_json(jp_fetch, "login"))["identity"] is None
+    code, _ = await error_of(get_json(jp_fetch, "login", "flows", "no-such-flow"))
+    assert code == 404
+
+
+async def _follow_authorization(auth_url: str) -> HTTPResponse:
+    return await AsyncHTTPClient().fetch(auth_url, follow_redirects=False, raise_error=False)
+
+
+async def test_browser_flow_redirects_back_to_jupyter(jp_fetch: Fetch, root: Path, jp_base_url: str) -> None:
+    flow = await post_json(jp_fetch, "login", "browser", body={})
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(flow["auth_url"]).query))
+    assert query["code_challenge_method"] == "S256"
+    assert query["redirect_uri"].endswith(f"{jp_base_url}jupyter-sigstore/login/callback")
+    answer = await _follow_authorization(flow["auth_url"])
+    assert answer.code in (302, 303)
+    back = urllib.parse.urlsplit(answer.headers["Location"])
+    params = dict(urllib.parse.parse_qsl(back.query))
+    page = await jp_fetch("jupyter-sigstore", "login", "callback", params=params)
+    assert b"Signed in to Sigstore as alice@example.com" in page.body
+    assert (await get_json(jp_fetch, "login", "flows", flow["id"]))["status"] == "done"
+    assert (await get_json(jp_fetch, "login"))["identity"] == "alice@example.com"
+    # replaying the redirect, or a forged state, signs nobody in
+    again = await jp_fetch("jupyter-sigstore", "login", "callback", params=params)
+    assert b"Signed in" in again.body
+    forged = await jp_fetch(
+        "jupyter-sigstore", "login", "callback", params={**params, "state": "forged"}, raise_error=False
+    )
+    assert forged.code == 400
+
+
+async def test_browser_flow_refused_leaves_no_identity(
+    jp_fetch: Fetch, root: Path, sigstore_instance: LocalSigstore
+) -> None:
+    sigstore_instance.set_login_identity(None)
+    try:
+        flow = await post_json(jp_fetch, "login", "browser", body={})
+        answer = await _follow_authorization(flow["auth_url"])
+    finally:
+        sigstore_instance.set_login_identity("alice@example.com")
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer.headers["Location"]).query))
+    assert params["error"] == "access_denied"
+    page = await jp_fetch("jupyter-sigstore", "login", "callback", params=params)
+    assert b"Sign-in failed" in page.body
+    flow = await get_json(jp_fetch, "login", "flows", flow["id"])
+    assert flow["status"] == "failed"
+    assert (await get_json(jp_fetch, "login"))["identity"] is None
+
+
+async def test_out_of_band_flow(jp_fetch: Fetch, root: Path) -> None:
+    flow = await post_json(jp_fetch, "login", "oob", body={})
+    page = await _follow_authorization(flow["auth_url"])
+    assert re.search(r'<pre id="code">([^<]+)</pre>', page.body.decode())
+    failed = await post_json(jp_fetch, "login", "flows", flow["id"], body={"code": "wrong"})
+    assert failed["status"] == "failed" and "invalid_grant" in failed["error"]
+    code, message = await error_of(post_json(jp_fetch, "login", "flows", flow["id"], body={"code": "x"}))
+    assert code == 400 and "not waiting" in message
+    assert (await get_json(jp_fetch, "login"))["identity"] is None
+    flow2 = await post_json(jp_fetch, "login", "oob", body={})
+    page = await _follow_authorization(flow2["auth_url"])
+    code = re.search(r'<pre id="code">([^<]+)</pre>', page.body.decode()).group(1)  # type: ignore[union-attr]
+    done = await post_json(jp_fetch, "login", "flows", flow2["id"], body={"code": code})
+    assert done["status"] == "done" and done["identity"] == "alice@example.com"
+
+
+async def test_ambient_credentials(
+    jp_fetch: Fetch, root: Path, token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, message = await error_of(post_json(jp_fetch, "login", "ambient", body={}))
+    assert code == 400 and "no identity token" in message
+    assert (await get_json(jp_fetch, "login"))["methods"]["ambient"] is False
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", token("ci@example.com"))
+    assert (await get_json(jp_fetch, "login"))["methods"]["ambient"] is True
+    status = await post_json(jp_fetch, "login", "ambient", body={})
+    assert status["identity"] == "ci@example.com"
+    assert status["source"] == "$SIGSTORE_ID_TOKEN"
+
+
+async def test_bad_pasted_tokens(jp_fetch: Fetch, root: Path, token: Callable[..., str]) -> None:
+    for raw, words in [
+        ("", "give 'token'"),
+        ("not-a-jwt", "not a valid JWT"),
+        (token(expires_in=-60), "expired"),
+        (token(audience="other"), "audience"),
+    ]:
+        code, message = await error_of(post_json(jp_fetch, "login", "token", body={"token": raw}))
+        assert code == 400 and words in message
+        if raw:
+            assert raw not in message
+    assert (await get_json(jp_fetch, "login"))["identity"] is None
+
+
+def test_extension_points() -> None:
+    import jupyter_sigstore
+    from jupyter_sigstore.server import _jupyter_server_extension_points
+
+    assert _jupyter_server_extension_points() == [{"module": "jupyter_sigstore.server"}]
+    assert jupyter_sigstore._jupyter_labextension_paths()[0]["dest"] == "jupyter-sigstore"
+    config = Path(__file__).resolve().parents[2] / "jupyter-config" / "jupyter_server_config.d"
+    data = json.loads((config / "jupyter_sigstore.json").read_text(encoding="utf-8"))
+    assert data["ServerApp"]["jpserver_extensions"]["jupyter_sigstore.server"] is True
+    assert os.path.basename(str(config)) == "jupyter_server_config.d"
+
+
+async def test_sign_ins_are_per_user(
+    jp_fetch: Fetch, jp_serverapp: Any, root: Path, token: Callable[..., str]
+) -> None:
+    await post_json(jp_fetch, "login", "token", body={"token": token()})
+    broker = jp_serverapp.web_app.settings["jupyter_sigstore_broker"]
+    assert broker.token_for("tester").identity == "alice@example.com"
+    with pytest.raises(IdentityError):
+        broker.token_for("someone-else")
+    assert broker.status("someone-else")["identity"] is None
