@@ -8,7 +8,13 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 
 import { postAPI } from './api';
-import { contentFingerprint, ISignResponse, resolveRelative } from './model';
+import {
+  addressedTo,
+  contentFingerprint,
+  isUntitled,
+  ISignResponse,
+  resolveRelative
+} from './model';
 import { applySignature, Cancelled } from './sign';
 
 export const COMM_TARGET = 'jupyter_sigstore';
@@ -19,17 +25,6 @@ const VERSION = '0.1.0';
 export const FRONTEND_ID = `fe-${Math.random().toString(16).slice(2, 10)}`;
 
 type Data = Record<string, any>;
-
-/** Whether a kernel message is meant for this front end. */
-export function addressedToUs(data: Data, frontendId: string = FRONTEND_ID): boolean {
-  return data.to === undefined || data.to === null || data.to === frontendId;
-}
-
-/** A name the protocol refuses to sign (never saved under a real name). */
-export function isUntitled(path: string): boolean {
-  const name = path.split('/').pop() ?? '';
-  return !name || /^Untitled.*\.ipynb$/.test(name);
-}
 
 export interface ICommHost {
   /** The notebook panels open on a kernel. */
@@ -83,7 +78,7 @@ export class KernelBridge {
     comm: Kernel.IComm,
     data: Data
   ): Promise<void> {
-    if (!data || data.protocol !== PROTOCOL || !addressedToUs(data)) {
+    if (!data || data.protocol !== PROTOCOL || !addressedTo(data, FRONTEND_ID)) {
       return;
     }
     if (data.type === 'hello') {

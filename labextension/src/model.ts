@@ -290,3 +290,14 @@ function stableStringify(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/** Whether a kernel comm message (docs/kernel-protocol.md) is meant for the front end `frontendId`. */
+export function addressedTo(data: { to?: unknown }, frontendId: string): boolean {
+  return data.to === undefined || data.to === null || data.to === frontendId;
+}
+
+/** A notebook the comm protocol refuses to sign: never saved under a real name. */
+export function isUntitled(path: string): boolean {
+  const name = path.split('/').pop() ?? '';
+  return !name || /^Untitled.*\.ipynb$/.test(name);
+}
