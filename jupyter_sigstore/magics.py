@@ -1,0 +1,731 @@
+"""``%sigstore`` and ``%%sigstore`` magics for IPython kernels (load with ``%load_ext jupyter_sigstore``).
+
+Signing the open notebook goes through the front end over the ``jupyter_sigstore`` comm so that what
+the user sees is what gets signed and the editor's own save writes the signature
+(docs/kernel-protocol.md); without a front-end extension the saved file is signed on disk, with
+checks. User errors show as one line (no traceback) and leave every file as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fnmatch
+import json
+import os
+import shlex
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from . import __version__
+from .errors import (
+    IdentityError,
+    NotebookError,
+    SigstoreNotebookError,
+    UsageError,
+)
+from .kernel_login import SESSION, KernelIdentity, LoginPrompt
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from .policy import TrustPolicy
+    from .report import VerificationReport
+    from .trust import Instance
+
+COMM_TARGET = "jupyter_sigstore"
+PROTOCOL = 1
+ENV_TRUST_CONFIG = "JUPYTER_SIGSTORE_TRUST_CONFIG"
+ENV_POLICY = "JUPYTER_SIGSTORE_POLICY"
+REPORT_MIME = "application/vnd.jupyter-sigstore.report+json"
+UNTITLED = "Untitled*.ipynb"
+
+HELP = """\
+%sigstore — sign and verify this notebook and its data outputs with Sigstore
+
+  %sigstore track PATH...            declare data outputs of this notebook (kept in its metadata)
+  %sigstore untrack PATH...          stop tracking them
+  %sigstore sign [NOTEBOOK] [--output PATH]... [--countersign] [--on-disk]
+                                     sign the notebook as shown plus its tracked outputs
+  %sigstore verify [NOTEBOOK] [--policy FILE | --cert-identity ID --cert-oidc-issuer URL]
+                                     verify the saved notebook and its outputs
+  %sigstore login [--device | --oob] [--timeout SECONDS]
+                                     get an identity (ambient credentials, device code or OOB code)
+  %sigstore whoami / %sigstore logout
+  %sigstore status                   notebook, tracked outputs, identity, front end, last signing
+  %sigstore config [--trust-config FILE | --staging | --production] [--policy FILE]
+  %%sigstore output NAME             run the cell and save its rich output as the tracked output NAME
+
+Instance: $JUPYTER_SIGSTORE_TRUST_CONFIG or `%sigstore config --trust-config FILE` (default: public
+Sigstore). Policy: --policy, `%sigstore config --policy`, or $JUPYTER_SIGSTORE_POLICY.
+Details: docs/magics.md."""
+
+
+class MagicError(Exception):
+    """A user error shown as one line instead of a traceback (IPython honours _render_traceback_)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"jupyter-sigstore: {self.message}"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see `%sigstore help`)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or f"{self.prog}: see `%sigstore help`")
+
+
+def _parser(prog: str) -> _Parser:
+    return _Parser(prog=f"%sigstore {prog}", add_help=False, allow_abbrev=False)
+
+
+# -- the front end link (comm) ---------------------------------------------------------------
+
+
+@dataclass
+class SignRequest:
+    """A signing request sent to the front end, kept until it answers."""
+
+    request_id: str
+    notebook: Path
+    outputs: list[str]
+    countersign: bool
+    signer: str
+    instance: Instance
+    tracked: list[str]
+    status: str = "sent"
+    message: str = ""
+
+
+@dataclass
+class FrontendLink:
+    """The kernel's end of the ``jupyter_sigstore`` comm (docs/kernel-protocol.md)."""
+
+    state: str = "none"  # none | unknown | present | absent
+    frontend_id: str | None = None
+    frontend: str | None = None
+    notebooks: list[str] = field(default_factory=list)
+    requests: dict[str, SignRequest] = field(default_factory=dict)
+    last_result: str | None = None
+    comm: Any = None
+    identity: KernelIdentity = SESSION
+
+    def open(self, notebook: Path | None) -> None:
+        """Open the comm with a hello (no-op outside a Jupyter kernel)."""
+        from comm import create_comm
+
+        data = _msg("hello", package_version=__version__, notebook=_nb_hint(notebook))
+        self.comm = create_comm(target_name=COMM_TARGET, data=data)
+        self.comm.on_msg(self._on_msg)
+        self.comm.on_close(self._on_close)
+        self.state = "unknown"
+
+    def close(self) -> None:
+        if self.comm is not None and self.state in ("unknown", "present"):
+            self.comm.close()
+        self.comm, self.state = None, "none"
+
+    def send(self, kind: str, **content: Any) -> None:
+        if self.comm is None:
+            return
+        if self.frontend_id is not None:
+            content.setdefault("to", self.frontend_id)
+        self.comm.send(_msg(kind, **content))
+
+    # incoming ------------------------------------------------------------------------------
+    def _on_close(self, msg: dict[str, Any]) -> None:
+        if self.state != "present":
+            self.state = "absent"
+        self.comm = None
+
+    def _on_msg(self, msg: dict[str, Any]) -> None:
+        data = msg.get("content", {}).get("data") or {}
+        if not isinstance(data, dict):
+            return
+        kind = data.get("type")
+        if kind == "hello":
+            self.state = "present"
+            self.frontend_id = str(data.get("frontend_id") or "") or None
+            self.frontend = str(data.get("frontend") or "front end")
+            notebooks = data.get("notebooks")
+            self.notebooks = [str(n) for n in notebooks] if isinstance(notebooks, list) else []
+            return
+        request = self.requests.get(str(data.get("request_id")))
+        if request is None:
+            return
+        if kind == "model":
+            self._sign_model(request, data)
+        elif kind == "result":
+            request.status = str(data.get("status") or "failed")
+            request.message = str(data.get("message") or request.status)
+            self.last_result = f"{request.notebook.name}: {request.status} - {request.message}"
+        elif kind == "decline":
+            request.status = "declined"
+            request.message = str(data.get("message") or "the front end declined")
+            self.last_result = f"{request.notebook.name}: declined - {request.message}"
+
+    def _sign_model(self, request: SignRequest, data: dict[str, Any]) -> None:
+        """Sign the front end's snapshot with the kernel's identity; answer signature or error."""
+        if request.status != "sent":
+            return  # another front end already answered
+        request.status = "signing"
+        try:
+            content = data.get("content")
+            if not isinstance(content, dict):
+                raise NotebookError("the front end sent no notebook content")
+            result = _sign_snapshot(content, request, self.identity)
+        except SigstoreNotebookError as exc:
+            request.status, request.message = "failed", str(exc)
+            self.last_result = f"{request.notebook.name}: failed - {exc}"
+            self.send("error", request_id=request.request_id, message=str(exc))
+            return
+        except Exception as exc:  # report, never crash the kernel's comm handler
+            request.status, request.message = "failed", f"internal error: {type(exc).__name__}"
+            self.send("error", request_id=request.request_id, message=request.message)
+            return
+        request.status = "signature-sent"
+        self.send("signature", request_id=request.request_id, **result)
+
+
+def _msg(kind: str, **content: Any) -> dict[str, Any]:
+    return {"type": kind, "protocol": PROTOCOL, **content}
+
+
+def _nb_hint(notebook: Path | None) -> dict[str, str | None]:
+    return {"path": str(notebook) if notebook else None, "name": notebook.name if notebook else None}
+
+
+def _sign_snapshot(content: dict[str, Any], request: SignRequest, identity: KernelIdentity) -> dict[str, Any]:
+    from .signing import KeylessSigner, sign_content
+    from .storage import existing_entries, with_signatures, with_tracked
+
+    login = identity.require()
+    prepared = sign_content(
+        content,
+        request.notebook,
+        KeylessSigner(request.instance, login.token),
+        outputs=request.outputs,
+        countersign=request.countersign,
+        instance=request.instance,
+        base=request.notebook.parent,
+    )
+    previous = existing_entries(content) if request.countersign else []
+    signed = with_signatures(with_tracked(content, request.tracked), [*previous, prepared.entry])
+    bundle = json.loads(prepared.bundle_json)
+    entries = bundle.get("verificationMaterial", {}).get("tlogEntries") or [{}]
+    return {
+        "sigstore": signed["metadata"]["sigstore"],
+        "identity": login.identity,
+        "issuer": login.issuer,
+        "notebook_digest": prepared.notebook_digest,
+        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in prepared.outputs],
+        "log_index": entries[0].get("logIndex"),
+    }
+
+
+# -- the magics ----------------------------------------------------------------------------
+
+
+@magics_class
+class SigstoreMagics(Magics):
+    """The ``%sigstore`` line magic and ``%%sigstore output`` cell magic."""
+
+    def __init__(self, shell: InteractiveShell) -> None:
+        super().__init__(shell)
+        self.trust_config: Path | None = None
+        self.staging = False
+        self.policy_file: Path | None = None
+        self.identity = SESSION
+        self.link = FrontendLink(identity=SESSION)
+        self.tracked: dict[Path, list[str]] = {}
+        self.finished: list[float] = []  # when each cell (after loading) finished
+        self.current_cell: str | None = None
+        if env := os.environ.get(ENV_TRUST_CONFIG):
+            self.trust_config = Path(env)
+        if env := os.environ.get(ENV_POLICY):
+            self.policy_file = Path(env)
+
+    # IPython events ------------------------------------------------------------------------
+    def pre_run_cell(self, info: Any) -> None:
+        self.current_cell = getattr(info, "raw_cell", None)
+
+    def post_run_cell(self, result: Any) -> None:
+        self.finished.append(time.time())
+
+    @property
+    def in_kernel(self) -> bool:
+        return getattr(self.shell, "kernel", None) is not None
+
+    def start(self) -> None:
+        """Open the front-end link when running in a Jupyter kernel."""
+        if self.in_kernel:
+            self.link.open(self.own_notebook())
+
+    # entry point ---------------------------------------------------------------------------
+    @line_cell_magic
+    def sigstore(self, line: str, cell: str | None = None) -> Any:
+        """Sign and verify this notebook and its data outputs with Sigstore (``%sigstore help``)."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise MagicError(f"cannot parse the arguments: {exc}") from None
+        command, args = (words[0], words[1:]) if words else ("help", [])
+        try:
+            if cell is not None:
+                if command != "output":
+                    raise UsageError("as a cell magic use `%%sigstore output NAME`")
+                return self._output(args, cell)
+            handler = _COMMANDS.get(command)
+            if handler is None:
+                raise UsageError(f"unknown command {command!r} (see `%sigstore help`)")
+            return handler(self, args)
+        except SigstoreNotebookError as exc:
+            raise MagicError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise MagicError(f"{command} cancelled; nothing was written") from None
+
+    # notebook and instance -----------------------------------------------------------------
+    def own_notebook(self) -> Path | None:
+        """The notebook this kernel runs for (jupyter_server's ``JPY_SESSION_NAME`` / ``__session__``,
+        VS Code's ``__vsc_ipynb_file__``), or None in a plain IPython session."""
+        ns = self.shell.user_ns if self.shell is not None else {}
+        candidates = (os.environ.get("JPY_SESSION_NAME"), ns.get("__session__"), ns.get("__vsc_ipynb_file__"))
+        for value in candidates:
+            if isinstance(value, str) and value.endswith(".ipynb"):
+                return Path(value).resolve()
+        return None
+
+    def notebook(self, explicit: str | None) -> Path:
+        """The notebook a command acts on: explicit, else this kernel's; one clear line if none."""
+        if explicit:
+            path = Path(explicit).expanduser()
+            if not path.exists():
+                raise NotebookError(f"{explicit}: no such notebook")
+            return path.resolve()
+        own = self.own_notebook()
+        if own is None:
+            raise UsageError(
+                "this kernel has no notebook (plain IPython or a console?); name one: e.g. "
+                "`%sigstore sign analysis.ipynb`"
+            )
+        return own
+
+    def instance(self) -> Instance:
+        from .trust import Instance
+
+        return Instance.select(staging=self.staging, trust_config=self.trust_config)
+
+    def policy(self, args: argparse.Namespace) -> TrustPolicy | None:
+        from .policy import TrustPolicy, load_policy
+
+        if args.cert_identity or args.cert_oidc_issuer:
+            if not (args.cert_identity and args.cert_oidc_issuer):
+                raise UsageError("--cert-identity and --cert-oidc-issuer must be given together")
+            return TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer)
+        path = args.policy or self.policy_file
+        return load_policy(path) if path else None
+
+    def tracked_for(self, notebook: Path) -> list[str]:
+        """The session's tracked list, seeded from the file's ``metadata.sigstore.tracked``."""
+        from .tracking import read_tracked
+
+        if notebook not in self.tracked:
+            self.tracked[notebook] = read_tracked(notebook) if notebook.exists() else []
+        return self.tracked[notebook]
+
+    # commands ------------------------------------------------------------------------------
+    def _help(self, args: list[str]) -> None:
+        print(HELP)
+
+    def _config(self, args: list[str]) -> None:
+        p = _parser("config")
+        group = p.add_mutually_exclusive_group()
+        group.add_argument("--trust-config", metavar="FILE")
+        group.add_argument("--staging", action="store_true")
+        group.add_argument("--production", action="store_true")
+        p.add_argument("--policy", metavar="FILE")
+        ns = p.parse_args(args)
+        if ns.trust_config:
+            path = Path(ns.trust_config).expanduser()
+            from .trust import Instance
+
+            Instance.select(trust_config=path).client_trust_config(offline=True)  # fail now if bad
+            self.trust_config, self.staging = path.resolve(), False
+        elif ns.staging or ns.production:
+            self.trust_config, self.staging = None, bool(ns.staging)
+        if ns.policy:
+            from .policy import load_policy
+
+            path = Path(ns.policy).expanduser()
+            load_policy(path)
+            self.policy_file = path.resolve()
+        instance = self.instance()
+        where = f" ({instance.trust_config})" if instance.trust_config else ""
+        print(f"instance: {instance.name}{where}; policy: {self.policy_file or 'none'}")
+
+    def _track(self, args: list[str], *, untrack: bool = False) -> None:
+        from .tracking import add, forget_names, normalise, remove, write_tracked
+
+        p = _parser("untrack" if untrack else "track")
+        p.add_argument("paths", nargs="+", metavar="PATH")
+        p.add_argument("--notebook", metavar="NOTEBOOK")
+        ns = p.parse_args(args)
+        notebook = self.notebook(ns.notebook)
+        current = self.tracked_for(notebook)
+        if untrack:
+            new = remove(current, forget_names(notebook, ns.paths))
+        else:
+            new = add(current, normalise(notebook, ns.paths))
+        own = notebook == self.own_notebook()
+        if not own:
+            write_tracked(notebook, new)
+        self.tracked[notebook] = new
+        if own:
+            self.link.send("track", tracked=new)
+        where = "" if own else f" (saved in {notebook.name})"
+        print(f"tracked outputs: {', '.join(new) or 'none'}{where}")
+
+    def _untrack(self, args: list[str]) -> None:
+        self._track(args, untrack=True)
+
+    def _sign(self, args: list[str]) -> None:
+        from .tracking import add, normalise
+
+        p = _parser("sign")
+        p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
+        p.add_argument("--output", "-o", action="append", default=[], metavar="PATH")
+        p.add_argument("--countersign", action="store_true")
+        p.add_argument("--on-disk", action="store_true")
+        ns = p.parse_args(args)
+        notebook = self.notebook(ns.notebook)
+        own = notebook == self.own_notebook()
+        if fnmatch.fnmatch(notebook.name, UNTITLED):
+            raise UsageError(
+                f"{notebook.name} is untitled: rename and save it first (the name is part of the signature)"
+            )
+        if not notebook.exists():
+            raise NotebookError(f"{notebook} is not saved yet: save it first; nothing was signed")
+        tracked = self.tracked_for(notebook)
+        outputs = add(tracked, normalise(notebook, ns.output)) if ns.output else list(tracked)
+        # Every tracked file must still exist now, before anything is sent or signed.
+        normalise(notebook, outputs, base=notebook.parent) if outputs else None
+        login = self.identity.current()
+        if login is not None and login.expired():
+            self.identity.require()  # raises the one-line "expired" error
+        use_link = own and not ns.on_disk and self.link.state in ("unknown", "present")
+        if not use_link:
+            self._sign_on_disk(notebook, outputs, tracked, ns.countersign, own)
+            return
+        request = SignRequest(
+            uuid.uuid4().hex,
+            notebook,
+            outputs,
+            ns.countersign,
+            "kernel" if login is not None else "frontend",
+            self.instance(),
+            tracked,
+        )
+        self.link.requests[request.request_id] = request
+        parent = getattr(self.shell, "parent_header", None) or {}
+        self.link.send(
+            "sign",
+            request_id=request.request_id,
+            notebook=_nb_hint(notebook),
+            outputs=outputs,
+            countersign=ns.countersign,
+            signer=request.signer,
+            parent_msg_id=(parent.get("header") or {}).get("msg_id"),
+        )
+        who = f" as {login.identity}" if login is not None else " (the front end will ask who you are)"
+        what = f" and {len(outputs)} output(s): {', '.join(outputs)}" if outputs else ""
+        print(
+            f"signing requested: when execution finishes, this notebook{what} will be signed{who} and saved"
+        )
+        if self.link.state == "unknown":
+            print(
+                "(no jupyter-sigstore front-end extension has answered yet; if no 'signed' notification "
+                "appears, save the notebook and run `%sigstore sign` again to sign the saved file)"
+            )
+
+    def _sign_on_disk(
+        self, notebook: Path, outputs: list[str], tracked: list[str], countersign: bool, own: bool
+    ) -> None:
+        from .signing import KeylessSigner, sign_notebook
+        from .storage import load_notebook, save_notebook, with_tracked
+
+        login = self.identity.require()  # first: logging in runs a cell, so save after it
+        if own:
+            self._check_saved(notebook)
+        instance = self.instance()
+        result = sign_notebook(
+            notebook,
+            KeylessSigner(instance, login.token),
+            outputs=outputs,
+            countersign=countersign,
+            instance=instance,
+            base=notebook.parent,
+        )
+        loaded = load_notebook(notebook)
+        save_notebook(loaded, with_tracked(loaded.nb, tracked))
+        what = f" and {len(result.outputs)} output(s)" if result.outputs else ""
+        print(f"signed the saved file {notebook.name}{what} as {login.identity}")
+        if own:
+            print(
+                "your editor still holds the unsigned copy: reload the notebook from disk now "
+                "(JupyterLab: File > Reload Notebook from Disk) before editing or saving, "
+                "or the signature is lost"
+            )
+
+    def _check_saved(self, notebook: Path) -> None:
+        """Refuse to sign the kernel's own notebook on disk unless the file holds what was run."""
+        from .storage import load_notebook
+
+        mtime = notebook.stat().st_mtime
+        # self.finished holds the cells that ran before this one (this cell has not finished yet).
+        if any(t > mtime for t in self.finished):
+            raise NotebookError(
+                f"{notebook.name} has outputs that are not saved yet: save the notebook (Ctrl+S), then run "
+                "`%sigstore sign` again; nothing was signed"
+            )
+        source = (self.current_cell or "").strip()
+        if source:
+            cells = load_notebook(notebook).nb.get("cells") or []
+            texts = {_source(c).strip() for c in cells if isinstance(c, dict)}
+            if source not in texts:
+                raise NotebookError(
+                    f"{notebook.name} on disk does not contain this cell yet: save the notebook (Ctrl+S), "
+                    "then run `%sigstore sign` again; nothing was signed"
+                )
+
+    def _verify(self, args: list[str]) -> Any:
+        from .verifying import verify_notebook
+
+        p = _parser("verify")
+        p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
+        p.add_argument("--policy", metavar="FILE")
+        p.add_argument("--cert-identity", metavar="IDENTITY")
+        p.add_argument("--cert-oidc-issuer", metavar="URL")
+        ns = p.parse_args(args)
+        notebook = self.notebook(ns.notebook)
+        report = verify_notebook(notebook, policy=self.policy(ns), instance=self.instance())
+        _display_report(report)
+
+    def _login(self, args: list[str]) -> None:
+        p = _parser("login")
+        group = p.add_mutually_exclusive_group()
+        group.add_argument("--device", action="store_true")
+        group.add_argument("--oob", action="store_true")
+        p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
+        ns = p.parse_args(args)
+        if ns.timeout <= 0:
+            raise UsageError("--timeout must be a positive number of seconds")
+        method = "device" if ns.device else "oob" if ns.oob else "auto"
+        try:
+            login = self.identity.login(
+                self.instance(), method=method, timeout=ns.timeout, show=_show_prompt, ask_code=_ask_code
+            )
+        except KeyboardInterrupt:
+            raise IdentityError("login cancelled; no identity was stored") from None
+        print(f"logged in as {login.describe()}")
+
+    def _whoami(self, args: list[str]) -> None:
+        _parser("whoami").parse_args(args)
+        login = self.identity.current()
+        if login is None:
+            print("not logged in (run `%sigstore login`)")
+        elif login.expired():
+            print(f"{login.describe()} - EXPIRED, run `%sigstore login` again")
+        else:
+            print(login.describe())
+
+    def _logout(self, args: list[str]) -> None:
+        _parser("logout").parse_args(args)
+        print("logged out" if self.identity.logout() else "not logged in")
+
+    def _status(self, args: list[str]) -> None:
+        _parser("status").parse_args(args)
+        own = self.own_notebook()
+        login = self.identity.login_state
+        lines = [
+            f"notebook: {own or 'none (plain IPython?)'}",
+            f"tracked outputs: {', '.join(self.tracked_for(own)) if own and own.exists() else '-'}",
+            f"identity: {login.describe() if login else 'not logged in'}",
+            f"front end: {self._frontend_text()}",
+            f"instance: {self.instance().name}",
+        ]
+        if self.link.last_result:
+            lines.append(f"last signing: {self.link.last_result}")
+        print("\n".join(lines))
+
+    def _frontend_text(self) -> str:
+        return {
+            "none": "none (not in a Jupyter kernel)",
+            "unknown": "no answer yet from a jupyter-sigstore extension",
+            "present": f"{self.link.frontend} with the jupyter-sigstore extension",
+            "absent": "no jupyter-sigstore extension (signing uses the saved file)",
+        }[self.link.state]
+
+    def _output(self, args: list[str], cell: str) -> None:
+        from IPython.utils.capture import capture_output
+
+        p = _parser("output")
+        p.add_argument("name", metavar="NAME")
+        ns = p.parse_args(args)
+        notebook = self.notebook(None)
+        target = (notebook.parent / ns.name).resolve()
+        if notebook.parent.resolve() not in target.parents:
+            raise UsageError(f"output {ns.name} must be inside the notebook's folder")
+        outer = self.current_cell
+        with capture_output(display=True) as captured:
+            # The value of the last expression is shown by the display hook as usual.
+            result = self.shell.run_cell(cell, store_history=False)
+        self.current_cell = outer
+        captured.show()
+        bundles = [dict(o.data) for o in captured.outputs]
+        if result.result is not None:
+            data, _ = self.shell.display_formatter.format(result.result)
+            bundles.append(dict(data))
+        if not result.success:
+            raise UsageError(f"the cell failed; {ns.name} was not written")
+        if captured.stdout:
+            bundles.insert(0, {"text/plain": captured.stdout})
+        data = _output_bytes(ns.name, bundles)
+        from .storage import atomic_write
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, data)
+        extra = [] if notebook == self.own_notebook() else ["--notebook", str(notebook)]
+        self._track([str(target), *extra])
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _output_bytes(name: str, bundles: list[dict[str, Any]]) -> bytes:
+    """The file content for ``%%sigstore output NAME``, chosen by NAME's extension."""
+    import base64
+
+    suffix = Path(name).suffix.lower()
+    wanted = {
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".svg": "image/svg+xml",
+        ".html": "text/html",
+        ".txt": "text/plain",
+        ".md": "text/markdown",
+    }.get(suffix)
+    if suffix == ".json" or wanted is None:
+        return (json.dumps(bundles, indent=1, sort_keys=True, default=str) + "\n").encode("utf-8")
+    found = [b[wanted] for b in bundles if wanted in b]
+    if not found:
+        have = sorted({m for b in bundles for m in b}) or ["nothing"]
+        raise UsageError(f"the cell produced no {wanted} output for {name} (it produced {', '.join(have)})")
+    value = found[-1]
+    if wanted in ("image/png", "image/jpeg"):
+        return base64.b64decode(value) if isinstance(value, str) else bytes(value)
+    text = "".join(value) if isinstance(value, list) else str(value)
+    return text.encode("utf-8")
+
+
+def _display_report(report: VerificationReport) -> None:
+    from IPython.display import display
+
+    from .htmlreport import render_html
+
+    display(
+        {
+            "text/plain": report.render_text(),
+            "text/html": render_html(report),
+            REPORT_MIME: report.to_dict(),
+        },
+        raw=True,
+    )
+
+
+def _show_prompt(prompt: LoginPrompt) -> None:
+    from html import escape
+
+    from IPython.display import display
+
+    minutes = max(1, round(prompt.expires_in / 60))
+    if prompt.flow == "device":
+        text = (
+            f"To sign in, open {prompt.url}\nand enter the code {prompt.user_code}\n"
+            f"Waiting up to {minutes} min (interrupt the kernel to cancel)…"
+        )
+        html = (
+            f'<p>To sign in, open <a href="{escape(prompt.url)}" target="_blank" rel="noopener">'
+            f"{escape(prompt.url)}</a> and enter the code <b><code>{escape(prompt.user_code or '')}"
+            f"</code></b></p><p>Waiting up to {minutes} min (interrupt the kernel to cancel)…</p>"
+        )
+    else:
+        text = f"To sign in, open {prompt.url}\nthen paste the code it shows below."
+        html = (
+            f'<p>To sign in, open <a href="{escape(prompt.url)}" target="_blank" rel="noopener">'
+            "this link</a>, then paste the code it shows below.</p>"
+        )
+    display({"text/plain": text, "text/html": html}, raw=True)
+
+
+def _ask_code(prompt: str) -> str:
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+_COMMANDS = {
+    "help": SigstoreMagics._help,
+    "config": SigstoreMagics._config,
+    "track": SigstoreMagics._track,
+    "untrack": SigstoreMagics._untrack,
+    "sign": SigstoreMagics._sign,
+    "verify": SigstoreMagics._verify,
+    "login": SigstoreMagics._login,
+    "whoami": SigstoreMagics._whoami,
+    "logout": SigstoreMagics._logout,
+    "status": SigstoreMagics._status,
+}
+
+_LOADED: dict[int, SigstoreMagics] = {}
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """Register the magics and the cell hooks; open the front-end comm in a Jupyter kernel."""
+    if id(ipython) in _LOADED:
+        return
+    magics = SigstoreMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    ipython.events.register("post_run_cell", magics.post_run_cell)
+    _LOADED[id(ipython)] = magics
+    try:
+        magics.start()
+    except Exception as exc:  # a broken comm must not break loading the magics
+        print(f"jupyter-sigstore: front-end link unavailable ({type(exc).__name__})", file=sys.stderr)
+
+
+def unload_ipython_extension(ipython: InteractiveShell) -> None:
+    """Close the comm and remove the hooks (the magics stay until the kernel restarts, as usual)."""
+    magics = _LOADED.pop(id(ipython), None)
+    if magics is None:
+        return
+    magics.link.close()
+    for event, hook in (("pre_run_cell", magics.pre_run_cell), ("post_run_cell", magics.post_run_cell)):
+        with contextlib.suppress(ValueError):
+            ipython.events.unregister(event, hook)

@@ -1,0 +1,55 @@
+"""Tracked data outputs: the files ``%sigstore track`` declares, kept with the notebook in
+``metadata.sigstore.tracked`` (notebook-relative POSIX paths) and picked up by later signing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import UsageError
+from .outputs import resolve_outputs
+from .storage import load_notebook, save_notebook, tracked_outputs, with_tracked
+
+
+def normalise(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
+    """Turn user paths (relative to ``base``, default the current directory) into the
+    notebook-relative names a signature uses; every file must exist inside the notebook's folder."""
+    if not specs:
+        raise UsageError("name at least one file")
+    return [f.name for f in resolve_outputs(notebook, specs, base=base)]
+
+
+def add(current: list[str], names: list[str]) -> list[str]:
+    """``current`` with ``names`` appended (no duplicates, order kept)."""
+    return list(dict.fromkeys([*current, *names]))
+
+
+def remove(current: list[str], names: list[str]) -> list[str]:
+    """``current`` without ``names``; a name that is not tracked is an error."""
+    missing = [n for n in names if n not in current]
+    if missing:
+        raise UsageError(f"{missing[0]} is not tracked (tracked: {', '.join(current) or 'nothing'})")
+    return [n for n in current if n not in names]
+
+
+def forget_names(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
+    """Names for ``untrack``: like :func:`normalise` but the files may be gone already."""
+    import os
+
+    base = base or Path.cwd()
+    root = notebook.resolve().parent
+    names = []
+    for spec in specs:
+        rel = os.path.relpath(os.path.normpath(base.resolve() / spec), root)
+        names.append(Path(rel).as_posix())
+    return names
+
+
+def read_tracked(notebook: Path) -> list[str]:
+    """The tracked list stored in the notebook file on disk."""
+    return tracked_outputs(load_notebook(notebook).nb)
+
+
+def write_tracked(notebook: Path, names: list[str]) -> None:
+    """Store the tracked list in the notebook file on disk (only for notebooks no editor holds)."""
+    loaded = load_notebook(notebook)
+    save_notebook(loaded, with_tracked(loaded.nb, names))
