@@ -221,12 +221,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 "--policy and --cert-identity cannot be combined: put the identity in the policy"
             )
         policy = load_policy(args.policy)
-    keys = []
     if args.key:
         from .keys import key_policy, load_public_key
 
-        keys = [load_public_key(k) for k in args.key]
-        policy = key_policy(keys, base=policy)
+        policy = key_policy([load_public_key(k) for k in args.key], base=policy)
+    keys = list(policy.public_keys) if policy is not None else []
     instance = _instance(args)
     _warn_if_stale(instance.name)
     instance.trusted_root()  # a bad --trust-config is a usage error even for unsigned notebooks
