@@ -346,7 +346,7 @@ class LoginCallbackHandler(JupyterHandler):
     auth_resource = AUTH_RESOURCE
 
     @tornado.web.authenticated
-    @authorized("write")
+    @authorized("write")  # type: ignore[untyped-decorator]  # it stores a token: a write
     async def get(self) -> None:
         broker: IdentityBroker = self.settings["jupyter_sigstore_broker"]
         user = str(getattr(self.current_user, "username", self.current_user))
