@@ -96,7 +96,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser_sigstore: LocalSigstor
     alice = browser_sigstore.mint_token("alice@example.com")
 
     # signed/: a notebook and its output, signed with the CLI
-    for folder in ("signed", "tampered", "sign", "cancel"):
+    for folder in ("signed", "tampered", "sign", "cancel", "kernel"):
         shutil.copytree(EXAMPLES, root / folder, ignore=shutil.ignore_patterns("*.py", "*.sigstore.json"))
     (root / "signed" / "analysis.ipynb").rename(root / "signed" / "report.ipynb")
     _sign(root / "signed" / "report.ipynb", trust_config, alice, env, ["results.csv"])
@@ -133,6 +133,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser_sigstore: LocalSigstor
         ),
         encoding="utf-8",
     )
+    # the kernels started by this lab hold an identity and the test instance (for `%sigstore sign`)
+    env["JUPYTER_SIGSTORE_TRUST_CONFIG"] = str(trust_config)
+    env["SIGSTORE_ID_TOKEN"] = browser_sigstore.mint_token("alice@example.com", expires_in=3600)
     port = _free_port()
     token = "browser-test-token"
     lab_cmd = Path(sys.executable).parent / "jupyter-lab"

@@ -137,3 +137,27 @@ def test_sign_from_the_ui_then_the_cli_verifies(page: Any, lab: Any, screenshots
     assert "VERIFIED" in result.stdout
     assert "results.csv: ok" in result.stdout
     page.screenshot(path=str(screenshots / "signed.png"))
+
+
+def test_sigstore_sign_magic_signs_the_open_notebook_through_the_comm(page: Any, lab: Any) -> None:
+    """`%sigstore sign` in the kernel asks the extension (comm "jupyter_sigstore") to sign the model
+    once execution settles; the extension applies the signature and saves through the normal save."""
+    path = lab.root / "kernel" / "analysis.ipynb"
+    open_notebook(page, lab, "kernel/analysis.ipynb")
+    wait_status(page, "unsigned")
+    page.wait_for_selector(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']"
+    )
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    page.locator(f"{panel} .jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type("%load_ext jupyter_sigstore\n%sigstore sign --output results.csv")
+    page.keyboard.press("Shift+Enter")
+    badge = wait_status(page, "verified")
+    assert "alice@example.com" in badge.inner_text()
+    page.get_by_text("signed by alice@example.com and saved").first.wait_for()
+    result = cli_verify(lab, path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "results.csv: ok" in result.stdout
