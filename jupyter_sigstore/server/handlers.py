@@ -171,7 +171,10 @@ class PolicyHandler(_Base):
 
 
 class SignHandler(_Base):
-    """POST {path, content, outputs?, countersign?}: sign the editor's notebook model in memory.
+    """POST {path, content, outputs?, countersign?, identity?}: sign the editor's notebook model in memory.
+
+    The signer is the user's signed-in identity (see the login endpoints); ``identity: "ambient"``
+    signs in with the server's ambient credentials first.
 
     Nothing is written: the answer holds the ``metadata.sigstore`` block that the front end puts
     into the open notebook's model and saves through the normal save.
@@ -205,6 +208,8 @@ class SignHandler(_Base):
             return
         user = self.user_key
         try:
+            if body.get("identity") == "ambient":  # sign in with the server's credentials on the way
+                await asyncio.to_thread(self.broker.login_ambient, user)
             token = self.broker.token_for(user)
             override = body.get("instance")
             instance = self.sigstore.select_instance(override if isinstance(override, str) else None)

@@ -514,6 +514,12 @@ async def test_ambient_credentials(
     status = await post_json(jp_fetch, "login", "ambient", body={})
     assert status["identity"] == "ci@example.com"
     assert status["source"] == "$SIGSTORE_ID_TOKEN"
+    await jp_fetch("jupyter-sigstore", "login", method="DELETE")
+    content = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
+    signed = await post_json(
+        jp_fetch, "sign", body={"path": "work/analysis.ipynb", "content": content, "identity": "ambient"}
+    )
+    assert signed["identity"] == "ci@example.com"
 
 
 async def test_bad_pasted_tokens(jp_fetch: Fetch, root: Path, token: Callable[..., str]) -> None:
