@@ -72,7 +72,8 @@ def key_policy(
         names.add(name)
         signers.append(TrustedSigner(name, identity=key_identity(key), issuer=KEY_ISSUER))
     source = f"{base.source} and {source}" if base else source
-    return TrustPolicy(tuple(signers), base.require if base else (), source)
+    keys = (*base.public_keys, *public_keys) if base else tuple(public_keys)
+    return TrustPolicy(tuple(signers), base.require if base else (), source, keys)
 
 
 def _check_p256(key: object, path: Path, what: str) -> None:
@@ -182,15 +183,10 @@ def generate_keypair(prefix: str | Path, password: bytes | None) -> tuple[Path, 
         raise KeyFileError(f"folder {private_path.parent} does not exist")
     key = ec.generate_private_key(ec.SECP256R1())
     encryption: serialization.KeySerializationEncryption
-    if password is None:
-        encryption = serialization.NoEncryption()
-    else:
-        encryption = (
-            serialization.PrivateFormat.PKCS8.encryption_builder()
-            .kdf_rounds(600_000)
-            .key_cert_algorithm(serialization.pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-            .build(password)
-        )
+    # PKCS#8 PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC (what cosign-era tools and OpenSSL 3 read)
+    encryption = (
+        serialization.NoEncryption() if password is None else serialization.BestAvailableEncryption(password)
+    )
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -273,9 +269,42 @@ def _unb64(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         raise BundleError(f"{what} is missing or not a string")
     try:
+        if "-" in value or "_" in value:  # protobuf JSON also allows the URL-safe alphabet
+            return base64.b64decode(value.translate(_URLSAFE), validate=True)
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise BundleError(f"{what} is not valid base64") from None
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def _model_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+            return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        except (IndexError, KeyError, TypeError):
+            pass
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_base64_fields(raw: dict[str, Any]) -> None:
+    """The schema parser decodes base64 leniently (skipping stray characters): insist on clean base64
+    for every field whose bytes are checked here."""
+    envelope = raw.get("dsseEnvelope")
+    if isinstance(envelope, dict):
+        _unb64(envelope.get("payload"), "DSSE payload")
+        for n, sig in enumerate(envelope.get("signatures") or []):
+            _unb64(sig.get("sig") if isinstance(sig, dict) else None, f"DSSE signature {n + 1}")
+    message = raw.get("messageSignature")
+    if isinstance(message, dict):
+        _unb64(message.get("signature"), "message signature")
+        digest = message.get("messageDigest")
+        if isinstance(digest, dict):
+            _unb64(digest.get("digest"), "message digest")
 
 
 def _ecdsa_verify(key: ec.EllipticCurvePublicKey, signature: bytes, data: bytes, prehashed: bool) -> None:
@@ -310,10 +339,11 @@ def verify_key_bundle(
         raise BundleError("bundle is not a public-key bundle")
     from sigstore_models.bundle.v1 import Bundle as BundleModel
 
+    _check_base64_fields(raw)
     try:
         model = BundleModel.from_json(bundle_text)
     except Exception as exc:  # pydantic reports schema problems with its own exception types
-        raise BundleError(f"not a valid Sigstore bundle: {str(exc).splitlines()[0]}") from None
+        raise BundleError(f"not a valid Sigstore bundle: {_model_error(exc)}") from None
     if model.media_type not in (BUNDLE_V03, "application/vnd.dev.sigstore.bundle+json;version=0.3"):
         raise BundleError(f"public-key bundles must be bundle v0.3, not {model.media_type}")
     material = model.verification_material

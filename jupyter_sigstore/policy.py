@@ -69,6 +69,8 @@ class TrustPolicy:
     signers: tuple[TrustedSigner, ...]
     require: tuple[str, ...] = ()
     source: str = "command line"
+    #: Public keys named by ``key = "..."`` entries: local-key signatures verify only with these.
+    public_keys: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.signers:
@@ -98,7 +100,7 @@ class TrustPolicy:
 
 
 #: Keys a ``[[trusted]]`` entry may carry, and the GitHub workflow claims a policy may require.
-_SIGNER_KEYS = {"name", "identity", "identity_regex", "issuer", "issuer_regex", "github"}
+_SIGNER_KEYS = {"name", "identity", "identity_regex", "issuer", "issuer_regex", "github", "key"}
 _GITHUB_KEYS = {"repository", "ref", "trigger", "sha", "workflow"}
 _TOP_KEYS = {"trusted", "policy"}
 _POLICY_KEYS = {"require"}
@@ -126,7 +128,9 @@ def _str(value: object, what: str, where: str) -> str:
     return value
 
 
-def policy_from_dict(data: dict[str, Any], source: str, lines: Sequence[int] = ()) -> TrustPolicy:
+def policy_from_dict(
+    data: dict[str, Any], source: str, lines: Sequence[int] = (), base: Path | None = None
+) -> TrustPolicy:
     """Build a TrustPolicy from parsed policy data (the TOML document's shape); raise PolicyError
     naming the entry (and its line, when ``lines`` gives the entries' header lines)."""
     unknown = sorted(set(data) - _TOP_KEYS)
@@ -140,6 +144,7 @@ def policy_from_dict(data: dict[str, Any], source: str, lines: Sequence[int] = (
     if not entries:
         raise PolicyError(f"{source} names nobody: add at least one [[trusted]] entry")
     signers: list[TrustedSigner] = []
+    public_keys: list[Any] = []
     for n, entry in enumerate(entries):
         line = f", line {lines[n]}" if n < len(lines) else ""
         where = f"{source}{line}: [[trusted]] entry {n + 1}"
@@ -150,6 +155,10 @@ def policy_from_dict(data: dict[str, Any], source: str, lines: Sequence[int] = (
             raise PolicyError(f"{where}: unknown key {unknown[0]!r}")
         if name in (s.name for s in signers):
             raise PolicyError(f"{where}: the name {name!r} is used twice")
+        if "key" in entry:
+            public_keys.append(_key_entry(entry, where, base))
+            signers.append(_key_signer(name, public_keys[-1]))
+            continue
         fields = {
             k: _str(entry[k], repr(k), where)
             for k in ("identity", "identity_regex", "issuer", "issuer_regex")
@@ -177,7 +186,28 @@ def policy_from_dict(data: dict[str, Any], source: str, lines: Sequence[int] = (
     require = section.get("require", [])
     if not isinstance(require, list) or not all(isinstance(r, str) and r for r in require):
         raise PolicyError(f"{source}: [policy]: 'require' must be a list of [[trusted]] names")
-    return TrustPolicy(tuple(signers), tuple(dict.fromkeys(require)), source)
+    return TrustPolicy(tuple(signers), tuple(dict.fromkeys(require)), source, tuple(public_keys))
+
+
+def _key_entry(entry: dict[str, Any], where: str, base: Path | None) -> Any:
+    """A ``key = "team.pub"`` entry (path relative to the policy file): a local-key signer."""
+    from .errors import KeyFileError
+    from .keys import load_public_key
+
+    extra = sorted(set(entry) - {"name", "key"})
+    if extra:
+        raise PolicyError(f"{where}: a key entry takes only 'name' and 'key', not {extra[0]!r}")
+    path = Path(_str(entry["key"], "'key'", where))
+    try:
+        return load_public_key(path if base is None or path.is_absolute() else base / path)
+    except KeyFileError as exc:
+        raise PolicyError(f"{where}: {exc}") from None
+
+
+def _key_signer(name: str, public_key: Any) -> TrustedSigner:
+    from .keys import KEY_ISSUER, key_identity
+
+    return TrustedSigner(name, identity=key_identity(public_key), issuer=KEY_ISSUER)
 
 
 def load_policy(path: str | Path) -> TrustPolicy:
@@ -192,4 +222,4 @@ def load_policy(path: str | Path) -> TrustPolicy:
         data = _toml_loads(text)
     except PolicyError as exc:
         raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from None
-    return policy_from_dict(data, f"policy file {path}", _entry_lines(text))
+    return policy_from_dict(data, f"policy file {path}", _entry_lines(text), path.parent)
