@@ -27,6 +27,8 @@ export const FRONTEND_ID = `fe-${Math.random().toString(16).slice(2, 10)}`;
 type Data = Record<string, any>;
 
 export interface ICommHost {
+  /** The instance setting: 'server', 'production' or 'staging'. */
+  instance(): string;
   /** The notebook panels open on a kernel. */
   panelsFor(kernel: Kernel.IKernelConnection): NotebookPanel[];
   /** Sign through the server when the kernel has no identity (signer "frontend"). */
@@ -140,7 +142,8 @@ export class KernelBridge {
           path,
           content: snapshot,
           outputs,
-          countersign: !!data.countersign
+          countersign: !!data.countersign,
+          instance: this.host.instance()
         });
         block = response.sigstore;
         identity = response.identity;

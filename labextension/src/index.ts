@@ -84,7 +84,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const signed = await signPanel(panel, {
         contents: app.serviceManager.contents,
         defaultOutputs: settings.defaultOutputs,
-        selectedPaths: selected
+        selectedPaths: selected,
+        instance: settings.instance
       });
       if (signed && !settings.autoVerify) {
         void verifier.verify(panel);
@@ -102,6 +103,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     const bridge = new KernelBridge({
+      instance: () => settings.instance,
       panelsFor: kernel =>
         tracker.filter(p => p.sessionContext.session?.kernel === kernel && !!p.model),
       ensureIdentity: async () => {

@@ -20,6 +20,8 @@ export interface ISignChoices {
   outputs: string[];
   identity: IdentityChoice;
   countersign: boolean;
+  /** 'server' (the server's setting), 'production' or 'staging'. */
+  instance?: string;
 }
 
 /** Thrown when the user dismissed a dialog or a sign-in: nothing changed. */
@@ -275,6 +277,8 @@ export interface ISignOptions {
   defaultOutputs: string[];
   /** Contents paths selected in the file browser (preselected as outputs). */
   selectedPaths: string[];
+  /** The instance setting: 'server', 'production' or 'staging'. */
+  instance: string;
 }
 
 /** The "Sign notebook" command: dialog, sign-in, sign the editor's model, apply and save. */
@@ -310,7 +314,7 @@ export async function signPanel(panel: NotebookPanel, options: ISignOptions): Pr
   if (!result.button.accept || !result.value) {
     return false;
   }
-  const choices = result.value;
+  const choices = { ...result.value, instance: options.instance };
   try {
     await ensureIdentity(choices.identity);
     return await signWithChoices(panel, choices);
@@ -343,7 +347,8 @@ export async function signWithChoices(
       path: panel.context.localPath,
       content: snapshot,
       outputs: choices.outputs,
-      countersign: choices.countersign
+      countersign: choices.countersign,
+      instance: choices.instance
     });
   } finally {
     Notification.dismiss(pending);
