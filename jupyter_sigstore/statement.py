@@ -7,17 +7,15 @@ per-cell digests, so a verifier can say which cell changed. See ``docs/metadata-
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-import rfc8785
-
 from . import __version__
-from .canonical import PROFILE, NotebookDigest
+from .canonical import PROFILE, NotebookDigest, combine_digests
 from .errors import BundleError
+from .outputs import OutputRules
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://jupyter-sigstore.dev/notebook-provenance/v1"
@@ -54,6 +52,8 @@ class Provenance:
     cells: tuple[SignedCell, ...]
     outputs: tuple[OutputDigest, ...]
     predicate: dict[str, Any]
+    output_rules: OutputRules | None = None
+    """Directory/pattern specs and exclude rules the outputs were chosen with (None: files only)."""
 
 
 def check_relative_path(path: str, *, allow_parent: bool = False) -> str:
@@ -81,8 +81,13 @@ def build_statement(
     digest: NotebookDigest,
     outputs: list[OutputDigest],
     environment: dict[str, Any] | None = None,
+    output_rules: OutputRules | None = None,
 ) -> dict[str, Any]:
-    """Build the in-toto Statement v1 (as a JSON dict) for one signing act."""
+    """Build the in-toto Statement v1 (as a JSON dict) for one signing act.
+
+    ``output_rules`` records the directories/patterns and exclude rules the outputs came from, so
+    verification can name files added to a signed directory since.
+    """
     subjects: list[dict[str, Any]] = [{"name": notebook_name, "digest": {"sha256": digest.digest}}]
     subjects += [{"name": o.path, "digest": {"sha256": o.sha256}} for o in outputs]
     predicate: dict[str, Any] = {
@@ -98,6 +103,8 @@ def build_statement(
         "outputs": [{"path": o.path, "digest": {"sha256": o.sha256}, "size": o.size} for o in outputs],
         "generator": {"name": "jupyter-sigstore", "version": __version__},
     }
+    if output_rules is not None and output_rules.include:
+        predicate["outputRules"] = output_rules.to_json()
     if environment:
         predicate["environment"] = environment
     return {
@@ -161,9 +168,7 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
                 cell_id if isinstance(cell_id, str) else None,
             )
         )
-    recomputed = hashlib.sha256(
-        rfc8785.dumps({"profile": PROFILE, "metadata": meta_digest, "cells": [c.digest for c in cells]})
-    ).hexdigest()
+    recomputed = combine_digests(meta_digest, [c.digest for c in cells])
     if recomputed != nb_digest:
         raise BundleError(
             "signed statement is inconsistent: its cell digests do not make its notebook digest"
@@ -190,4 +195,9 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
     if subjects != expected:
         raise BundleError("signed statement is inconsistent: its subjects differ from its predicate")
 
-    return Provenance(name, nb_digest, meta_digest, profile, tuple(cells), tuple(outputs), predicate)
+    rules = (
+        OutputRules.from_json(predicate["outputRules"], allow_parent=allow_parent)
+        if "outputRules" in predicate
+        else None
+    )
+    return Provenance(name, nb_digest, meta_digest, profile, tuple(cells), tuple(outputs), predicate, rules)
