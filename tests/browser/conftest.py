@@ -96,10 +96,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser_sigstore: LocalSigstor
     alice = browser_sigstore.mint_token("alice@example.com")
 
     # signed/: a notebook and its output, signed with the CLI
-    for folder in ("signed", "tampered", "sign", "cancel", "kernel"):
+    for folder in ("signed", "tampered", "sign", "cancel", "kernel", "disk"):
         shutil.copytree(EXAMPLES, root / folder, ignore=shutil.ignore_patterns("*.py", "*.sigstore.json"))
     (root / "signed" / "analysis.ipynb").rename(root / "signed" / "report.ipynb")
     _sign(root / "signed" / "report.ipynb", trust_config, alice, env, ["results.csv"])
+    _sign(root / "disk" / "analysis.ipynb", trust_config, alice, env, ["results.csv"])
     # tampered/: signed, then a code cell edited by hand
     tampered = root / "tampered" / "edited.ipynb"
     (root / "tampered" / "analysis.ipynb").rename(tampered)

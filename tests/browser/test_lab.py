@@ -3,6 +3,7 @@ the sidebar and cell markers, and signing from the UI against the loopback Sigst
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,16 @@ def test_tampered_notebook_shows_modified_and_marks_the_cell(page: Any, lab: Any
         arg=changed,
     )
     page.screenshot(path=str(screenshots / "modified.png"))
+
+
+def test_change_on_disk_is_verified_again(page: Any, lab: Any) -> None:
+    path = lab.root / "disk" / "analysis.ipynb"
+    open_notebook(page, lab, "disk/analysis.ipynb")
+    wait_status(page, "verified")
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["cells"][0]["source"] = "# rewritten on disk by another program\n"
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    wait_status(page, "modified")  # the extension polls the file's modification time
 
 
 def test_garbage_signature_shows_invalid_despite_verified_claim(page: Any, lab: Any) -> None:
