@@ -9,6 +9,7 @@ save); with ``extension=False`` it closes the comm like a front end without the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -94,17 +95,18 @@ class NotebookDriver:
         timeout: float = 120,
     ) -> None:
         deadline = time.monotonic() + timeout
+        pending_input: dict[str, Any] | None = None
         while time.monotonic() < deadline:
-            if stdin is not None:
-                try:
-                    req = self.kc.get_stdin_msg(timeout=0.05)
-                except queue.Empty:
-                    pass
-                else:
-                    self.kc.input(stdin(req["content"]["prompt"]))
+            if stdin is not None and pending_input is None:
+                with contextlib.suppress(queue.Empty):
+                    pending_input = self.kc.get_stdin_msg(timeout=0.05)
             try:
                 msg = self.kc.get_iopub_msg(timeout=0.2)
             except queue.Empty:
+                if pending_input is not None and stdin is not None:
+                    # Answer only once iopub is drained: channels are not ordered with each other.
+                    self.kc.input(stdin(pending_input["content"]["prompt"]))
+                    pending_input = None
                 continue
             self.messages.append(msg)
             kind = msg["msg_type"]
