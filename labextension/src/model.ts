@@ -301,3 +301,23 @@ export function isUntitled(path: string): boolean {
   const name = path.split('/').pop() ?? '';
   return !name || /^Untitled.*\.ipynb$/.test(name);
 }
+
+/** Reject when `promise` has not settled after `ms` milliseconds. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no answer from the server after ${Math.round(ms / 1000)} s`)),
+      ms
+    );
+    promise.then(
+      value => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      error => {
+        clearTimeout(timer);
+        reject(error);
+      }
+    );
+  });
+}

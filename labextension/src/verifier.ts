@@ -3,7 +3,7 @@ import { Contents } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { getAPI } from './api';
-import { changedCellIndices, IVerifyResponse } from './model';
+import { changedCellIndices, IVerifyResponse, withTimeout } from './model';
 
 /** CSS class put on cells that changed since signing. */
 export const CHANGED_CELL_CLASS = 'jp-sigstore-changedCell';
@@ -21,6 +21,8 @@ export interface IVerifierOptions {
   instance: () => string;
   /** How often to look for changes made on disk by something else (ms). */
   pollInterval?: number;
+  /** Give up waiting for the server after this long (ms), so the badge never spins forever. */
+  timeout?: number;
 }
 
 /**
@@ -80,7 +82,10 @@ export class ProvenanceVerifier {
       if (instance && instance !== 'server') {
         query.instance = instance;
       }
-      const response = await getAPI<IVerifyResponse>('verify', query);
+      const response = await withTimeout(
+        getAPI<IVerifyResponse>('verify', query),
+        this.options.timeout ?? 120000
+      );
       next = {
         state: response.report ? 'done' : 'error',
         response,

@@ -11,7 +11,8 @@ import {
   logLink,
   relativeTo,
   resolveRelative,
-  signers
+  signers,
+  withTimeout
 } from '../model';
 
 function report(overrides: Partial<IVerificationReport> = {}): IVerificationReport {
@@ -189,5 +190,15 @@ describe('kernel comm helpers', () => {
     expect(isUntitled('work/Untitled3.ipynb')).toBe(true);
     expect(isUntitled('work/analysis.ipynb')).toBe(false);
     expect(isUntitled('')).toBe(true);
+  });
+});
+
+describe('withTimeout', () => {
+  it('passes answers through and gives up on silence', async () => {
+    await expect(withTimeout(Promise.resolve(3), 1000)).resolves.toBe(3);
+    await expect(withTimeout(Promise.reject(new Error('no')), 1000)).rejects.toThrow('no');
+    await expect(withTimeout(new Promise(() => undefined), 10)).rejects.toThrow(
+      'no answer from the server'
+    );
   });
 });
