@@ -94,6 +94,8 @@ class LocalSigstore:
             ("/tsa", TimestampAuthority(self.tsa_pki).handle),
         ]
         server.start()
+        for log in (self.rekor_v1_log, self.rekor_v2_log):
+            log.signer_name = self._host  # occurs in the tlog base URLs, as real Rekor's name does
         self._server = server
         return self
 

@@ -51,6 +51,9 @@ class MerkleLog:
         if any(ch.isspace() for ch in origin):
             raise ValueError("checkpoint origin must not contain whitespace")
         self.origin = origin
+        #: The checkpoint signer's name; sigstore-js requires it to occur in the log's base URL
+        #: (real Rekor signs as its host name), so LocalSigstore sets it to the server's host.
+        self.signer_name = origin
         self.private_key = ec.generate_private_key(ec.SECP256R1())
         self.public_key = self.private_key.public_key()
         self.log_id = key_id(self.public_key)
@@ -77,4 +80,4 @@ class MerkleLog:
         """A signed note: ``origin``, size, base64 root; key hint = first 4 bytes of log id."""
         note = f"{self.origin}\n{size}\n{base64.b64encode(self.root(size)).decode()}\n"
         signature = base64.b64encode(self.log_id[:4] + self.sign(note.encode())).decode()
-        return f"{note}\n\u2014 {self.origin} {signature}\n"
+        return f"{note}\n\u2014 {self.signer_name} {signature}\n"
