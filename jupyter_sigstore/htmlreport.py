@@ -72,15 +72,15 @@ def render_html(report: VerificationReport) -> str:
         )
         parts.append(f"<p>Changed cells:</p><ul>{items}</ul>")
     if report.outputs:
-        items = []
+        lines: list[str] = []
         for out in report.outputs:
             detail = ""
             if out.status == "modified" and out.expected_sha256 and out.actual_sha256:
                 detail = f" (sha256 was {out.expected_sha256[:12]}…, now {out.actual_sha256[:12]}…)"
             elif out.error:
                 detail = f" ({out.error})"
-            items.append(f"<li><code>{escape(out.path)}</code>: {escape(out.status)}{escape(detail)}</li>")
-        parts.append(f"<p>Data outputs:</p><ul>{''.join(items)}</ul>")
+            lines.append(f"<li><code>{escape(out.path)}</code>: {escape(out.status)}{escape(detail)}</li>")
+        parts.append(f"<p>Data outputs:</p><ul>{''.join(lines)}</ul>")
     if report.policy:
         parts.append(f"<p><small>Policy: {escape(report.policy)}</small></p>")
     parts.append("</div>")

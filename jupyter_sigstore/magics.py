@@ -30,7 +30,7 @@ from .errors import (
     SigstoreNotebookError,
     UsageError,
 )
-from .kernel_login import SESSION, KernelIdentity, LoginPrompt
+from .kernel_login import SESSION, KernelIdentity, LoginPrompt, Method
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -532,7 +532,7 @@ class SigstoreMagics(Magics):
         ns = p.parse_args(args)
         if ns.timeout <= 0:
             raise UsageError("--timeout must be a positive number of seconds")
-        method = "device" if ns.device else "oob" if ns.oob else "auto"
+        method: Method = "device" if ns.device else "oob" if ns.oob else "auto"
         try:
             login = self.identity.login(
                 self.instance(), method=method, timeout=ns.timeout, show=_show_prompt, ask_code=_ask_code
@@ -588,15 +588,16 @@ class SigstoreMagics(Magics):
         target = (notebook.parent / ns.name).resolve()
         if notebook.parent.resolve() not in target.parents:
             raise UsageError(f"output {ns.name} must be inside the notebook's folder")
+        shell: Any = self.shell
         outer = self.current_cell
         with capture_output(display=True) as captured:
             # The value of the last expression is shown by the display hook as usual.
-            result = self.shell.run_cell(cell, store_history=False)
+            result = shell.run_cell(cell, store_history=False)
         self.current_cell = outer
-        captured.show()
+        captured.show()  # type: ignore[no-untyped-call]
         bundles = [dict(o.data) for o in captured.outputs]
         if result.result is not None:
-            data, _ = self.shell.display_formatter.format(result.result)
+            data, _ = shell.display_formatter.format(result.result)
             bundles.append(dict(data))
         if not result.success:
             raise UsageError(f"the cell failed; {ns.name} was not written")
@@ -648,7 +649,7 @@ def _display_report(report: VerificationReport) -> None:
 
     from .htmlreport import render_html
 
-    display(
+    display(  # type: ignore[no-untyped-call]
         {
             "text/plain": report.render_text(),
             "text/html": render_html(report),
@@ -680,7 +681,7 @@ def _show_prompt(prompt: LoginPrompt) -> None:
             f'<p>To sign in, open <a href="{escape(prompt.url)}" target="_blank" rel="noopener">'
             "this link</a>, then paste the code it shows below.</p>"
         )
-    display({"text/plain": text, "text/html": html}, raw=True)
+    display({"text/plain": text, "text/html": html}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def _ask_code(prompt: str) -> str:
