@@ -68,3 +68,10 @@ def example(tmp_path: Path) -> Path:
     target = tmp_path / "example"
     shutil.copytree(EXAMPLES, target, ignore=shutil.ignore_patterns("make_example.py", "*.sigstore.json"))
     return target
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread for its session, which breaks pytest-jupyter's server fixtures if they come after it."""
+    browser = ROOT / "tests" / "browser"
+    items.sort(key=lambda item: browser in Path(str(item.path)).parents)
