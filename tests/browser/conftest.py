@@ -96,7 +96,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser_sigstore: LocalSigstor
     alice = browser_sigstore.mint_token("alice@example.com")
 
     # signed/: a notebook and its output, signed with the CLI
-    for folder in ("signed", "tampered", "sign", "cancel", "kernel", "disk"):
+    for folder in ("signed", "tampered", "sign", "cancel", "kernel", "kernel2", "disk"):
         shutil.copytree(EXAMPLES, root / folder, ignore=shutil.ignore_patterns("*.py", "*.sigstore.json"))
     (root / "signed" / "analysis.ipynb").rename(root / "signed" / "report.ipynb")
     _sign(root / "signed" / "report.ipynb", trust_config, alice, env, ["results.csv"])

@@ -150,22 +150,35 @@ def test_sign_from_the_ui_then_the_cli_verifies(page: Any, lab: Any, screenshots
     page.screenshot(path=str(screenshots / "signed.png"))
 
 
-def test_sigstore_sign_magic_signs_the_open_notebook_through_the_comm(page: Any, lab: Any) -> None:
-    """`%sigstore sign` in the kernel asks the extension (comm "jupyter_sigstore") to sign the model
-    once execution settles; the extension applies the signature and saves through the normal save."""
-    path = lab.root / "kernel" / "analysis.ipynb"
-    open_notebook(page, lab, "kernel/analysis.ipynb")
-    wait_status(page, "unsigned")
-    page.wait_for_selector(
-        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']"
-    )
+def run_magic_cell(page: Any, source: str) -> None:
+    """Add a code cell at the end of the open notebook, type ``source`` and run it."""
     panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    page.wait_for_selector(f"{panel} .jp-Notebook-ExecutionIndicator[data-status='idle']")
     page.locator(f"{panel} .jp-Cell").last.click()
     page.keyboard.press("Escape")
     page.keyboard.press("b")
     page.keyboard.press("Enter")
-    page.keyboard.type("%load_ext jupyter_sigstore\n%sigstore sign --output results.csv")
+    page.keyboard.type(source)
     page.keyboard.press("Shift+Enter")
+
+
+@pytest.mark.parametrize(
+    ("folder", "prefix"),
+    [
+        ("kernel", ""),  # the kernel holds an identity ($SIGSTORE_ID_TOKEN): signer "kernel"
+        # the kernel has none: signer "frontend", the extension signs through the server
+        ("kernel2", 'import os; os.environ.pop("SIGSTORE_ID_TOKEN", None)\n'),
+    ],
+)
+def test_sigstore_sign_magic_signs_the_open_notebook_through_the_comm(
+    page: Any, lab: Any, folder: str, prefix: str
+) -> None:
+    """`%sigstore sign` in the kernel asks the extension (comm "jupyter_sigstore") to sign the model
+    once execution settles; the extension applies the signature and saves through the normal save."""
+    path = lab.root / folder / "analysis.ipynb"
+    open_notebook(page, lab, f"{folder}/analysis.ipynb")
+    wait_status(page, "unsigned")
+    run_magic_cell(page, f"{prefix}%load_ext jupyter_sigstore\n%sigstore sign --output results.csv")
     badge = wait_status(page, "verified")
     assert "alice@example.com" in badge.inner_text()
     page.get_by_text("signed by alice@example.com and saved").first.wait_for()
