@@ -185,3 +185,15 @@ def test_sigstore_sign_magic_signs_the_open_notebook_through_the_comm(
     result = cli_verify(lab, path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "results.csv: ok" in result.stdout
+
+
+def test_notebook7_verifies_on_open(page: Any, lab: Any) -> None:
+    """The same extension in Notebook 7 (served by the same Jupyter server)."""
+    pytest.importorskip("notebook", minversion="7")
+    page.goto(f"{lab.url}notebooks/signed/report.ipynb?token={lab.token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+    badge = page.locator('.jp-NotebookPanel .jp-sigstore-badge[data-status="verified"]')
+    badge.wait_for()
+    assert "alice@example.com" in badge.inner_text()
+    badge.click()
+    page.locator("#jupyter-sigstore-sidebar").get_by_text("trusted as alice").wait_for()
