@@ -19,6 +19,7 @@ from . import __version__
 from .errors import IdentityError, SigningError, SigstoreNotebookError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_LISTED_OUTPUTS = 50
 _PASSWORD_ENV = "JUPYTER_SIGSTORE_PASSWORD"
 
 
@@ -48,8 +49,10 @@ def _build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PATH",
-        help="a data output file to include (repeatable; relative to the current directory)",
+        help="a data output to include: a file, a folder (recursive) or a quoted glob pattern such as "
+        "'figures/*.png' or 'data/**/*.parquet' (repeatable; relative to the current directory)",
     )
+    _add_output_options(sign)
     sign.add_argument(
         "--sidecar", action="store_true", help="also write <notebook>.sigstore.json, a plain Sigstore bundle"
     )
@@ -117,7 +120,45 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("notebook")
     inspect.add_argument("--json", action="store_true", help="print as JSON")
     _add_trust_commands(sub)
+    digest = sub.add_parser(
+        "digest",
+        help="print the sha256 of files, folders (recursive) and patterns, as signing would see them",
+        description="Print `sha256:<hex>  <path>` per file, like sha256sum (a name holding a newline or "
+        "backslash is escaped and its line starts with a backslash).",
+    )
+    digest.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or quoted glob patterns")
+    _add_output_options(digest)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("choosing and hashing data outputs")
+    group.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help=".gitignore-style pattern of files to leave out of folders and patterns (repeatable); "
+        ".git/, .ipynb_checkpoints/ and *.sigstore.json are always left out",
+    )
+    group.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="include what symbolic links inside folders point to (never outside the folder's root)",
+    )
+    group.add_argument(
+        "--jobs", "-j", type=_positive_int, metavar="N", help="hashing threads (default: one per CPU)"
+    )
 
 
 def _instance(args: argparse.Namespace) -> Any:
@@ -144,9 +185,17 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
         signer = KeylessSigner(instance, token)
         who, via = str(token.identity), token.issuer
+    from .outputs import OutputOptions
+
     result = sign_notebook(
         args.notebook,
         signer,
+        output_options=OutputOptions(
+            exclude=tuple(args.exclude),
+            follow_symlinks=args.follow_symlinks,
+            jobs=args.jobs,
+            progress=True,
+        ),
         outputs=args.output,
         sidecar=args.sidecar,
         detached=args.detached,
@@ -168,6 +217,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
                     "log_index": entries[0].get("logIndex"),
                     "sidecar": str(result.sidecar) if result.sidecar else None,
                     "signatures": result.signatures,
+                    "notes": result.notes,
                 },
                 indent=2,
             )
@@ -176,8 +226,12 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     what = "countersigned" if args.countersign else "signed"
     print(f"{what} {result.notebook} as {who} (issuer {via})")
     print(f"  notebook sha256 (canonical v1): {result.notebook_digest}")
-    for out in result.outputs:
+    for out in result.outputs[:_LISTED_OUTPUTS]:
         print(f"  output {out.path}: sha256 {out.sha256}")
+    if len(result.outputs) > _LISTED_OUTPUTS:
+        print(f"  ... and {len(result.outputs) - _LISTED_OUTPUTS} more outputs (--json lists them all)")
+    for note in result.notes:
+        print(f"  note: {note}")
     if entries[0].get("logIndex") is not None:
         print(f"  transparency log index: {entries[0]['logIndex']}")
     if result.sidecar:
@@ -357,6 +411,38 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_digest(args: argparse.Namespace) -> int:
+    from .hashing import FileHash, Progress, hash_files
+    from .outputs import escape_name, expand_paths
+
+    files, notes = expand_paths(args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    sizes = [f.size for f in files] if all(f.size >= 0 for f in files) else None
+    bar = Progress.for_terminal(sum(sizes) if sizes else 0, len(files)) if sizes else None
+    kwargs: dict[str, Any] = {"names": [f.name for f in files], "sizes": sizes, "jobs": args.jobs}
+    if bar is None:
+        results = hash_files([f.path for f in files], collect_errors=True, **kwargs)
+    else:
+        with bar:
+            results = hash_files([f.path for f in files], collect_errors=True, progress=bar, **kwargs)
+    failed = 0
+    lines = []
+    for f, result in zip(files, results, strict=True):
+        if isinstance(result, FileHash):
+            text, escaped = escape_name(f.name)
+            lead = "\\" if escaped else ""
+            lines.append(f"{lead}sha256:{result.sha256}  {text}\n")
+        else:
+            failed += 1
+            print(f"error: {result}", file=sys.stderr)
+    sys.stdout.flush()
+    # Names are written back as the bytes they are on disk (like sha256sum), UTF-8 or not.
+    sys.stdout.buffer.write("".join(lines).encode("utf-8", "surrogateescape"))
+    sys.stdout.flush()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 COMMANDS = {
     "sign": _cmd_sign,
     "verify": _cmd_verify,
@@ -364,6 +450,7 @@ COMMANDS = {
     "keygen": _cmd_keygen,
     "verify-bundle": _cmd_verify_bundle,
     "trust": _cmd_trust,
+    "digest": _cmd_digest,
 }
 
 

@@ -1,31 +1,411 @@
-"""Streaming SHA-256 digests of data-output files (bounded memory)."""
+"""Streaming, parallel SHA-256 digests of data-output files, with bounded memory.
+
+Each worker thread owns one reusable buffer and reads files in large chunks; ``hashlib`` (OpenSSL,
+using the CPU's SHA instructions where present) releases the GIL while it hashes a chunk and the
+kernel read releases it too, so threads use every core without copying data between processes.
+Memory is ``jobs x chunk`` whatever the number or size of the files.
+
+A file is fingerprinted (size, mtime, inode) when it is opened and again after its last byte was
+read; any difference means it changed while it was being hashed, and hashing fails with
+:class:`FileChangedError` rather than produce a digest of bytes that never existed together.
+
+This module is deliberately light to import (no dataclasses, no ``concurrent.futures``) so that
+``jupyter-sigstore digest`` starts about as fast as ``openssl dgst``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
+import stat as _stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import IO, NamedTuple
 
 from .errors import OutputError
 
-_CHUNK = 1 << 20
+CHUNK = 64 << 10
+"""Read size (64 KiB). Measured on Linux: reads into a buffer that stays in the CPU's L2 cache cost a
+third of the kernel time of 1 MiB reads, which is what makes hashing match ``openssl dgst``."""
+BIG_FILE = 64 << 20
+"""Files larger than this, hashed alone with 2+ threads allowed, are read by one thread and hashed by
+another (a pipeline that overlaps the kernel copy with the hashing)."""
+_SLOTS = 4
+_BATCH_FILES = 64
+_BATCH_BYTES = 16 << 20
+_O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # never block opening a FIFO; it is refused after fstat
+
+
+class FileHash(NamedTuple):
+    """The SHA-256 (hex) of a file and the number of bytes hashed."""
+
+    sha256: str
+    size: int
+
+
+class FileChangedError(OutputError):
+    """A file changed, was replaced or disappeared while it was being hashed."""
+
+
+def default_jobs() -> int:
+    """The number of hashing threads to use by default: the CPUs this process may run on."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, 32))
+
+
+def _fingerprint(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+def _open_error(name: str, exc: OSError) -> OutputError:
+    if isinstance(exc, FileNotFoundError):
+        return OutputError(f"output {name} does not exist")
+    if isinstance(exc, PermissionError):
+        return OutputError(f"output {name} is not readable (permission denied)")
+    if isinstance(exc, IsADirectoryError):
+        return OutputError(f"output {name} is a directory, not a file")
+    return OutputError(f"output {name} could not be read: {exc.strerror or exc}")
+
+
+def hash_file(
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    buffer: bytearray | None = None,
+    progress: Progress | None = None,
+    pipeline: bool = False,
+) -> FileHash:
+    """Hash one regular file in chunks; ``name`` is how errors refer to it (default: the path).
+
+    ``pipeline`` lets a big file be read and hashed by two threads. Raises :class:`OutputError` when
+    it cannot be read or is not a regular file, :class:`FileChangedError` when it changed while read.
+    """
+    name = os.fspath(path) if name is None else name
+    try:
+        fd = os.open(path, _O_FLAGS | _O_NONBLOCK)
+    except OSError as exc:
+        raise _open_error(name, exc) from None
+    try:
+        before = os.fstat(fd)
+        if _stat.S_ISDIR(before.st_mode):
+            raise OutputError(f"output {name} is a directory, not a file")
+        if not _stat.S_ISREG(before.st_mode):
+            raise OutputError(f"output {name} is not a regular file (a device, FIFO or socket)")
+        h = hashlib.sha256()
+        if pipeline and before.st_size > BIG_FILE:
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            total = _pipelined(fd, h, progress)
+        else:
+            if buffer is None:
+                buffer = bytearray(min(CHUNK, before.st_size + 1))
+            total = _serial(fd, h, buffer, progress)
+        if progress is not None:
+            progress.file_done()
+        after = os.fstat(fd)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise _open_error(name, exc) from None
+    finally:
+        os.close(fd)
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        raise FileChangedError(
+            f"output {name} disappeared while it was being hashed; wait until whatever writes it "
+            "has finished, then try again"
+        ) from None
+    except OSError as exc:
+        raise _open_error(name, exc) from None
+    first = _fingerprint(before)
+    if total != before.st_size or _fingerprint(after) != first or _fingerprint(now) != first:
+        raise FileChangedError(
+            f"output {name} changed while it was being hashed (size or modification time differ); "
+            "wait until whatever writes it has finished, then try again"
+        )
+    return FileHash(h.hexdigest(), total)
+
+
+def _readinto(fd: int) -> Callable[[bytearray], int]:
+    if hasattr(os, "readv"):
+
+        def read(buffer: bytearray) -> int:
+            return os.readv(fd, [buffer])
+
+        return read
+    fh = open(fd, "rb", buffering=0, closefd=False)  # noqa: SIM115 - the caller closes fd
+    return fh.readinto  # type: ignore[return-value]
+
+
+def _serial(fd: int, h: hashlib._Hash, buffer: bytearray, progress: Progress | None) -> int:
+    view = memoryview(buffer)
+    readinto = _readinto(fd)
+    update = h.update
+    total = 0
+    while n := readinto(buffer):
+        update(view[:n])
+        total += n
+        if progress is not None:
+            progress.advance(n)
+    return total
+
+
+def _pipelined(fd: int, h: hashlib._Hash, progress: Progress | None) -> int:
+    """Read in one thread and hash in this one, through a ring of small (cache-resident) buffers."""
+    from queue import SimpleQueue
+
+    buffers = [bytearray(CHUNK) for _ in range(_SLOTS)]
+    views = [memoryview(b) for b in buffers]
+    free: SimpleQueue[int] = SimpleQueue()
+    full: SimpleQueue[tuple[int, int, BaseException | None]] = SimpleQueue()
+    for i in range(_SLOTS):
+        free.put(i)
+    stop = threading.Event()
+
+    def reader() -> None:
+        readinto = _readinto(fd)
+        while not stop.is_set():
+            i = free.get()
+            if i < 0:
+                return
+            try:
+                n = readinto(buffers[i]) or 0
+            except BaseException as exc:
+                full.put((i, 0, exc))
+                return
+            full.put((i, n, None))
+            if not n:
+                return
+
+    thread = threading.Thread(target=reader, name="sha256-reader", daemon=True)
+    thread.start()
+    total = 0
+    update = h.update
+    try:
+        while True:
+            i, n, exc = full.get()
+            if exc is not None:
+                raise exc
+            if not n:
+                break
+            update(views[i][:n])
+            total += n
+            if progress is not None:
+                progress.advance(n)
+            free.put(i)
+    finally:
+        stop.set()
+        free.put(-1)
+        thread.join()
+    return total
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Return the hex SHA-256 of a file's bytes, read in chunks."""
+    return hash_file(path, name=str(path)).sha256
+
+
+def _plan(n: int, sizes: Sequence[int] | None) -> list[tuple[int, ...]]:
+    """Split file indices into work batches: big files alone and first, small files in groups."""
+    if sizes is None:
+        return [tuple(range(i, min(i + 8, n))) for i in range(0, n, 8)]
+    big = sorted((i for i in range(n) if sizes[i] > _BATCH_BYTES), key=lambda i: -sizes[i])
+    batches: list[tuple[int, ...]] = [(i,) for i in big]
+    current: list[int] = []
+    acc = 0
+    for i in range(n):
+        if sizes[i] > _BATCH_BYTES:
+            continue
+        current.append(i)
+        acc += max(sizes[i], 0)
+        if len(current) >= _BATCH_FILES or acc >= _BATCH_BYTES:
+            batches.append(tuple(current))
+            current, acc = [], 0
+    if current:
+        batches.append(tuple(current))
+    return batches
+
+
+def hash_files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    names: Sequence[str] | None = None,
+    sizes: Sequence[int] | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    collect_errors: bool = False,
+) -> list[FileHash | OutputError]:
+    """Hash many files in parallel threads; results are in the order of ``paths``.
+
+    ``names`` are used in error messages, ``sizes`` (when known, e.g. from a directory walk) let
+    big files start first so the threads finish together. The first error is raised, unless
+    ``collect_errors`` is set: then each failed file's entry is its :class:`OutputError`.
+    """
+    n = len(paths)
+    results: list[FileHash | OutputError | None] = [None] * n
+    allowed = max(1, jobs or default_jobs())
+    pipeline = n == 1 and allowed >= 2
+    jobs = min(allowed, n or 1)
+
+    def run_one(i: int, buf: bytearray) -> bool:
+        try:
+            results[i] = hash_file(
+                paths[i],
+                name=names[i] if names is not None else None,
+                buffer=buf,
+                progress=progress,
+                pipeline=pipeline,
+            )
+        except OutputError as exc:
+            if not collect_errors:
+                raise
+            results[i] = exc
+        return True
+
+    if jobs == 1:
+        buf = bytearray(CHUNK)
+        for i in range(n):
+            run_one(i, buf)
+        return results  # type: ignore[return-value]
+
+    batches = _plan(n, sizes)
+    lock = threading.Lock()
+    cursor = [0]
+    failures: list[tuple[int, BaseException]] = []
+    stop = threading.Event()
+
+    def worker() -> None:
+        buf = bytearray(CHUNK)
+        while not stop.is_set():
+            with lock:
+                k = cursor[0]
+                cursor[0] = k + 1
+            if k >= len(batches):
+                return
+            for i in batches[k]:
+                if stop.is_set():
+                    return
+                try:
+                    run_one(i, buf)
+                except BaseException as exc:  # handed to the caller's thread below
+                    with lock:
+                        failures.append((i, exc))
+                    stop.set()
+                    return
+
+    threads = [threading.Thread(target=worker, name=f"sha256-{t}", daemon=True) for t in range(jobs)]
+    for t in threads:
+        t.start()
     try:
-        with open(path, "rb", buffering=0) as fh:
-            h = hashlib.sha256()
-            buf = bytearray(_CHUNK)
-            view = memoryview(buf)
-            while n := fh.readinto(buf):
-                h.update(view[:n])
-            return h.hexdigest()
-    except FileNotFoundError as exc:
-        raise OutputError(f"output {Path(path)} does not exist") from exc
-    except IsADirectoryError as exc:
-        raise OutputError(f"output {Path(path)} is a directory, not a file") from exc
-    except PermissionError as exc:
-        raise OutputError(f"output {Path(path)} is not readable (permission denied)") from exc
-    except OSError as exc:
-        raise OutputError(f"output {Path(path)} could not be read: {exc.strerror}") from exc
+        for t in threads:
+            while t.is_alive():
+                t.join(0.25)  # a timed join keeps Ctrl-C responsive
+    except BaseException:
+        stop.set()
+        raise
+    if failures:
+        raise min(failures, key=lambda f: f[0])[1]
+    return results  # type: ignore[return-value]
+
+
+def _human(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if nbytes < 1024 or unit == "GiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.1f} TiB"  # pragma: no cover - unreachable
+
+
+class Progress:
+    """A one-line progress bar on a terminal (stderr), shown only when hashing takes a while.
+
+    Use :meth:`for_terminal`, which returns None when the stream is not a terminal so that logs
+    and pipes stay clean. Counting is approximate under threads; the line is erased at the end.
+    """
+
+    def __init__(
+        self,
+        total_bytes: int,
+        total_files: int,
+        stream: IO[str],
+        *,
+        label: str = "hashing",
+        delay: float = 1.0,
+        interval: float = 0.2,
+    ) -> None:
+        self.total_bytes = max(total_bytes, 0)
+        self.total_files = total_files
+        self.done_bytes = 0
+        self.done_files = 0
+        self._stream = stream
+        self._label = label
+        self._delay = delay
+        self._interval = interval
+        self._stop = threading.Event()
+        self._drawn = False
+        self._start = time.monotonic()
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def for_terminal(
+        cls, total_bytes: int, total_files: int, stream: IO[str] | None = None, **kwargs: float | str
+    ) -> Progress | None:
+        """A Progress on ``stream`` (default stderr) if it is a terminal, else None."""
+        stream = stream if stream is not None else sys.stderr
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        return cls(total_bytes, total_files, stream, **kwargs) if tty else None  # type: ignore[arg-type]
+
+    def advance(self, nbytes: int) -> None:
+        """Count bytes hashed."""
+        self.done_bytes += nbytes
+
+    def file_done(self) -> None:
+        """Count one file finished."""
+        self.done_files += 1
+
+    def line(self) -> str:
+        """The current progress line (without control characters)."""
+        elapsed = max(time.monotonic() - self._start, 1e-6)
+        pct = 100.0 * self.done_bytes / self.total_bytes if self.total_bytes else 100.0
+        width = 24
+        filled = min(width, int(width * pct / 100))
+        bar = "#" * filled + "-" * (width - filled)
+        rate = _human(self.done_bytes / elapsed)
+        files = f"  {self.done_files}/{self.total_files} files" if self.total_files > 1 else ""
+        return (
+            f"{self._label} [{bar}] {pct:5.1f}%  {_human(self.done_bytes)} / {_human(self.total_bytes)}"
+            f"  {rate}/s{files}"
+        )
+
+    def _run(self) -> None:
+        if self._stop.wait(self._delay):
+            return
+        while not self._stop.is_set():
+            self._stream.write("\r" + self.line() + "\x1b[K")
+            self._stream.flush()
+            self._drawn = True
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> Progress:
+        self._start = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._drawn:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()

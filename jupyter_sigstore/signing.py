@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import rfc8785
 
 from .errors import SigningError, UsageError
-from .outputs import hash_outputs, resolve_outputs
+from .outputs import OutputOptions, hash_outputs, select_outputs
 from .statement import OutputDigest, build_statement
 from .storage import (
     atomic_write,
@@ -98,6 +98,7 @@ class PreparedSignature:
     bundle_json: str
     notebook_digest: str
     outputs: list[OutputDigest]
+    notes: list[str] = field(default_factory=list)
 
 
 def sign_content(
@@ -110,20 +111,25 @@ def sign_content(
     countersign: bool = False,
     instance: Instance | None = None,
     base: Path | None = None,
+    output_options: OutputOptions | None = None,
 ) -> PreparedSignature:
     """Sign an in-memory notebook that lives (or will be saved) at ``path`` and its data outputs.
 
     Returns the embedded metadata entry; nothing is written. Every check that can fail runs before
-    the signer is called, so a refusal leaves no log entry.
+    the signer is called, so a refusal leaves no log entry. ``output_options`` sets exclude rules,
+    symlink following, hashing threads and the progress bar; outputs may be files, folders, patterns.
     """
     digest = digest_of(nb, path)
-    files = resolve_outputs(path, outputs or [], allow_outside=allow_outside, base=base)
-    hashed = hash_outputs(files)
-    statement = build_statement(path.name, digest, hashed)
+    options = output_options or OutputOptions()
+    selection = select_outputs(path, outputs or [], options=options, allow_outside=allow_outside, base=base)
+    hashed = hash_outputs(selection.files, jobs=options.jobs, progress=options.progress)
+    statement = build_statement(path.name, digest, hashed, output_rules=selection.rules)
     if countersign:
         _check_countersign(nb, path, signer, instance)
     bundle_json = signer.sign_statement(statement)
-    return PreparedSignature({"bundle": json.loads(bundle_json)}, bundle_json, digest.digest, hashed)
+    return PreparedSignature(
+        {"bundle": json.loads(bundle_json)}, bundle_json, digest.digest, hashed, selection.notes
+    )
 
 
 def sign_notebook(
@@ -137,6 +143,7 @@ def sign_notebook(
     countersign: bool = False,
     instance: Instance | None = None,
     base: Path | None = None,
+    output_options: OutputOptions | None = None,
 ) -> SignResult:
     """Sign a notebook file and its data outputs, and store the signature with the notebook.
 
@@ -155,6 +162,7 @@ def sign_notebook(
         countersign=countersign,
         instance=instance,
         base=base,
+        output_options=output_options,
     )
     bundle_json = prepared.bundle_json
     side = sidecar_path(path) if (sidecar or detached) else None
@@ -193,6 +201,7 @@ def sign_notebook(
         sidecar=side,
         replaced=0 if countersign else len(existing_entries(loaded.nb)),
         signatures=len(entries),
+        notes=prepared.notes,
     )
 
 

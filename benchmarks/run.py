@@ -1,0 +1,339 @@
+"""Benchmarks for hashing and signing data outputs, each against a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/run.py            # the full set (2 GiB file, 5,000 files, 1,000 outputs)
+    .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a smoke run
+
+Prints the machine, every timing (best of --repeat runs, runs of the two sides interleaved so that
+background load hits both alike) and the ratios the targets in docs/performance.md are stated in.
+All files live in a temporary folder that is removed at the end. Whole processes are timed, so
+interpreter start-up and imports are included. model_signing's hashing is measured when
+``model_signing`` imports in this interpreter or in the one given by --model-signing-python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+MiB = 1 << 20
+NOTEBOOK = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "cells": [
+        {
+            "cell_type": "code",
+            "id": "write-outputs",
+            "metadata": {},
+            "execution_count": 1,
+            "source": "write_partitions('outputs/')",
+            "outputs": [],
+        }
+    ],
+}
+
+
+def _tool(name: str) -> str:
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        sys.exit(f"benchmarks: `{name}` not found (install the project into this interpreter's environment)")
+    return found
+
+
+def run(cmd: Sequence[str], **kwargs: object) -> tuple[float, str]:
+    """Run a command to completion; return (wall seconds, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload]
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[:500]}"
+        )
+    return elapsed, proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def peak_rss(cmd: Sequence[str]) -> tuple[float, int]:
+    """Run a command and return (wall seconds, its own peak RSS in KiB) via wait4."""
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=devnull)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode})")
+    return elapsed, usage.ru_maxrss
+
+
+def best_of(repeat: int, sides: dict[str, Callable[[], float]]) -> dict[str, float]:
+    """Interleave the sides ``repeat`` times; return each side's best wall time."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(repeat):
+        for name, fn in sides.items():
+            times[name].append(fn())
+    for name, values in times.items():
+        print(f"    {name:<34} best {min(values):8.3f} s   runs: {', '.join(f'{v:.3f}' for v in values)}")
+    return {name: min(values) for name, values in times.items()}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    sha = ""
+    try:
+        if " sha_ni" in Path("/proc/cpuinfo").read_text():
+            sha = ", SHA-NI"
+    except OSError:
+        pass
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+    except (ValueError, OSError):
+        mem = 0.0
+    openssl = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
+    try:
+        load = " load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        load = ""
+    return (
+        f"{cpu}{sha}; {len(os.sched_getaffinity(0))} CPUs usable; {mem:.0f} GiB RAM; "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; {openssl};{load}"
+    )
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(64 * MiB)
+    with open(path, "wb") as fh:
+        left = size
+        while left > 0:
+            fh.write(block[: min(left, len(block))])
+            left -= len(block)
+
+
+def warm(paths: Sequence[Path]) -> None:
+    """Read the files once so every contender starts from the page cache."""
+    buf = bytearray(MiB)
+    for p in paths:
+        with open(p, "rb", buffering=0) as fh:
+            while fh.readinto(buf):
+                pass
+
+
+def parse_openssl(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        head, _, digest = line.rpartition("= ")
+        out[head[head.index("(") + 1 : -1]] = digest.strip()
+    return out
+
+
+def parse_ours(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        out[name] = digest.removeprefix("sha256:")
+    return out
+
+
+def bench_big_file(workdir: Path, size: int, repeat: int, ours: str) -> dict[str, float]:
+    print(f"\n[1] one {size / (1 << 30):.2f} GiB file: `jupyter-sigstore digest` vs `openssl dgst -sha256`")
+    big = workdir / "big.bin"
+    make_file(big, size)
+    warm([big])
+    _, ssl_out = run(["openssl", "dgst", "-sha256", str(big)])
+    _, our_out = run([ours, "digest", str(big)])
+    assert parse_openssl(ssl_out)[str(big)] == parse_ours(our_out)[str(big)], "digests differ"
+    times = best_of(
+        repeat,
+        {
+            "openssl dgst -sha256": lambda: run(["openssl", "dgst", "-sha256", str(big)])[0],
+            "jupyter-sigstore digest": lambda: run([ours, "digest", str(big)])[0],
+        },
+    )
+    _, rss = peak_rss([ours, "digest", str(big)])
+    _, ssl_rss = peak_rss(["openssl", "dgst", "-sha256", str(big)])
+    ratio = times["openssl dgst -sha256"] / times["jupyter-sigstore digest"]
+    gbs = size / times["jupyter-sigstore digest"] / 1e9
+    print(f"    throughput ratio (ours/openssl): {ratio:.2f}x   [target >= 0.9x]   ours {gbs:.2f} GB/s")
+    print(
+        f"    peak RSS while hashing: ours {rss / 1024:.1f} MiB, openssl {ssl_rss / 1024:.1f} MiB"
+        "   [target < 150 MB]"
+    )
+    big.unlink()
+    return {"big_ratio": ratio, "big_rss_mib": rss / 1024, "big_gbs": gbs}
+
+
+MS_SCRIPT = r"""
+import sys, time
+from pathlib import Path
+from model_signing import hashing
+t = time.perf_counter()
+cfg = hashing.Config().use_file_serialization(hashing_algorithm="sha256", allow_symlinks=False)
+manifest = cfg.hash(Path(sys.argv[1]))
+print(len(list(manifest.resource_descriptors())))
+"""
+
+
+def _model_signing_python(explicit: str | None) -> str | None:
+    candidates = [explicit] if explicit else [sys.executable]
+    for py in candidates:
+        if (
+            py
+            and subprocess.run([py, "-c", "import model_signing.hashing"], capture_output=True).returncode
+            == 0
+        ):
+            return py
+    return None
+
+
+def bench_many_files(
+    workdir: Path, count: int, size: int, repeat: int, ours: str, ms_python: str | None
+) -> dict[str, float]:
+    print(f"\n[2] {count:,} files of {size // 1024} KiB: `jupyter-sigstore digest DIR` vs one serial openssl")
+    folder = workdir / "many"
+    folder.mkdir()
+    block = os.urandom(size)
+    paths = []
+    for i in range(count):
+        p = folder / f"part-{i:05d}.bin"
+        p.write_bytes(block[i % 251 :] + block[: i % 251])
+        paths.append(p)
+    warm(paths)
+    ssl_cmd = ["openssl", "dgst", "-sha256", *map(str, paths)]
+    our_cmd = [ours, "digest", str(folder)]
+    ssl_digests = parse_openssl(run(ssl_cmd)[1])
+    our_digests = parse_ours(run(our_cmd)[1])
+    assert ssl_digests == our_digests, "digests differ from openssl's"
+    sides: dict[str, Callable[[], float]] = {
+        "openssl dgst -sha256 (serial)": lambda: run(ssl_cmd)[0],
+        "jupyter-sigstore digest": lambda: run(our_cmd)[0],
+    }
+    if ms_python:
+        ms_cmd = [ms_python, "-c", MS_SCRIPT, str(folder)]
+        assert run(ms_cmd)[1].strip() == str(count)
+        sides["model_signing hashing (sha256)"] = lambda: run(ms_cmd)[0]
+    times = best_of(repeat, sides)
+    result = {"many_ratio_openssl": times["openssl dgst -sha256 (serial)"] / times["jupyter-sigstore digest"]}
+    print(f"    ratio vs serial openssl: {result['many_ratio_openssl']:.2f}x   [target >= 1.6x on 2 cores]")
+    if ms_python:
+        result["many_ratio_model_signing"] = (
+            times["model_signing hashing (sha256)"] / times["jupyter-sigstore digest"]
+        )
+        print(f"    ratio vs model_signing:  {result['many_ratio_model_signing']:.2f}x   [target > 1x]")
+    else:
+        print(
+            "    model_signing: not importable here "
+            "(pip install model-signing pyopenssl, or pass --model-signing-python)"
+        )
+    shutil.rmtree(folder)
+    return result
+
+
+def bench_signing(workdir: Path, count: int, repeat: int, ours: str) -> dict[str, float]:
+    print(f"\n[3] signing {count:,} outputs against the loopback Sigstore instance: ours vs `sigstore sign`")
+    from jupyter_sigstore.testing import LocalSigstore
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "xdg-cache"), XDG_DATA_HOME=str(workdir / "xdg-data"))
+    project = workdir / "project"
+    outputs = project / "outputs"
+    outputs.mkdir(parents=True)
+    for i in range(count):
+        (outputs / f"part-{i:04d}.csv").write_text(f"partition,{i}\n" * 64)
+    notebook = project / "analysis.ipynb"
+    sigstore_cli = _tool("sigstore")
+    with LocalSigstore(rekor_version=1) as inst:
+        trust = inst.write_trust_config(workdir / "trust_config.json")
+        files = sorted(str(p) for p in outputs.iterdir())
+
+        def ours_once() -> float:
+            notebook.write_text(json.dumps(NOTEBOOK))
+            before = len(inst.rekor_v1_log.bodies)
+            cmd = [
+                ours,
+                "sign",
+                str(notebook),
+                "--output",
+                "outputs",
+                "--trust-config",
+                str(trust),
+                "--identity-token",
+                inst.mint_token("alice@example.com"),
+            ]
+            elapsed = run(cmd, cwd=project, env=env)[0]
+            assert len(inst.rekor_v1_log.bodies) - before == 1
+            return elapsed
+
+        def theirs_once() -> float:
+            for p in outputs.glob("*.sigstore.json"):
+                p.unlink()
+            before = len(inst.rekor_v1_log.bodies)
+            cmd = [
+                sigstore_cli,
+                "--trust-config",
+                str(trust),
+                "sign",
+                "--identity-token",
+                inst.mint_token("alice@example.com"),
+                *files,
+            ]
+            elapsed = run(cmd, cwd=project, env=env)[0]
+            assert len(inst.rekor_v1_log.bodies) - before == count
+            return elapsed
+
+        times = best_of(repeat, {"jupyter-sigstore sign": ours_once, "sigstore sign": theirs_once})
+    ratio = times["sigstore sign"] / times["jupyter-sigstore sign"]
+    print(f"    speed-up: {ratio:.1f}x   [target >= 10x]; log entries: 1 vs {count:,}")
+    shutil.rmtree(project)
+    return {"sign_ratio": ratio}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not the targets)")
+    parser.add_argument("--big-gib", type=float, help="size of the single big file (default 2)")
+    parser.add_argument("--files", type=int, help="number of 256 KiB files (default 5000)")
+    parser.add_argument("--sign-outputs", type=int, help="outputs to sign (default 1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (best is kept)")
+    parser.add_argument("--only", choices=["big", "many", "sign"], action="append", help="run only these")
+    parser.add_argument("--model-signing-python", metavar="PYTHON", help="an interpreter with model_signing")
+    parser.add_argument("--workdir", help="parent folder for the temporary files (default: system temp)")
+    args = parser.parse_args(argv)
+    big = args.big_gib if args.big_gib is not None else (0.25 if args.quick else 2.0)
+    files = args.files or (500 if args.quick else 5000)
+    sign_outputs = args.sign_outputs or (100 if args.quick else 1000)
+    only = set(args.only or ["big", "many", "sign"])
+    ours = _tool("jupyter-sigstore")
+    print("machine:", machine())
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="jss-bench-", dir=args.workdir) as tmp:
+        workdir = Path(tmp)
+        if "big" in only:
+            results |= bench_big_file(workdir, int(big * (1 << 30)), args.repeat, ours)
+        if "many" in only:
+            ms = _model_signing_python(args.model_signing_python)
+            results |= bench_many_files(workdir, files, 256 * 1024, args.repeat, ours, ms)
+        if "sign" in only:
+            results |= bench_signing(workdir, sign_outputs, args.repeat, ours)
+    print("\nsummary:", json.dumps({k: round(v, 2) for k, v in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

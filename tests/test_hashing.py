@@ -1,0 +1,164 @@
+"""Streaming, parallel hashing: correct digests, bounded buffers, and every bad input named."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_sigstore import hashing
+from jupyter_sigstore.errors import OutputError
+from jupyter_sigstore.hashing import FileChangedError, FileHash, Progress, hash_file, hash_files, sha256_file
+
+SIZES = [0, 1, hashing.CHUNK - 1, hashing.CHUNK, hashing.CHUNK + 1, 3 * hashing.CHUNK + 5]
+
+
+def _write(path: Path, size: int, seed: int = 0) -> bytes:
+    data = (hashlib.sha256(str(seed).encode()).digest() * (size // 32 + 1))[:size]
+    path.write_bytes(data)
+    return data
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_digest_matches_hashlib(tmp_path: Path, size: int) -> None:
+    data = _write(tmp_path / "f", size)
+    assert hash_file(tmp_path / "f") == FileHash(hashlib.sha256(data).hexdigest(), size)
+    assert sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+
+
+def test_pipelined_big_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hashing, "BIG_FILE", 100_000)
+    data = _write(tmp_path / "big", 37 * hashing.CHUNK + 123)
+    expected = hashlib.sha256(data).hexdigest()
+    assert hash_file(tmp_path / "big", pipeline=True).sha256 == expected
+    assert hash_files([tmp_path / "big"], jobs=2)[0] == FileHash(expected, len(data))
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 4])
+@pytest.mark.parametrize("with_sizes", [True, False])
+def test_parallel_results_keep_order(tmp_path: Path, jobs: int, with_sizes: bool) -> None:
+    sizes = [(i * 7919) % (3 * hashing.CHUNK) for i in range(150)] + [20 << 20]
+    paths, expected = [], []
+    for i, size in enumerate(sizes):
+        p = tmp_path / f"f{i}"
+        expected.append(FileHash(hashlib.sha256(_write(p, size, i)).hexdigest(), size))
+        paths.append(p)
+    got = hash_files(paths, jobs=jobs, sizes=sizes if with_sizes else None)
+    assert got == expected
+
+
+def test_missing_directory_and_special_files(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="does not exist"):
+        hash_file(tmp_path / "nope")
+    with pytest.raises(OutputError, match="is a directory"):
+        hash_file(tmp_path)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="not a regular file"):  # and it does not block
+        hash_file(fifo)
+
+
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "secret.csv"
+    secret.write_text("x")
+    secret.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: make the kernel's refusal happen anyway
+        real_open = os.open
+
+        def refusing_open(path: object, *args: object, **kwargs: object) -> int:
+            if Path(os.fspath(path)) == secret:  # type: ignore[arg-type]
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "open", refusing_open)
+    with pytest.raises(OutputError, match=r"secret\.csv is not readable \(permission denied\)"):
+        hash_file(secret, name="secret.csv")
+    results = hash_files([secret, tmp_path / "nope"], names=["secret.csv", "nope"], collect_errors=True)
+    assert [type(r) for r in results] == [OutputError, OutputError]
+
+
+class _Meddler(Progress):
+    """A progress sink that changes the file under the hasher after its first chunk."""
+
+    def __init__(self, action: object) -> None:
+        super().__init__(0, 1, io.StringIO())
+        self.action = action
+        self.fired = False
+
+    def advance(self, nbytes: int) -> None:
+        if not self.fired:
+            self.fired = True
+            self.action()  # type: ignore[operator]
+
+
+def test_file_growing_while_hashed(tmp_path: Path) -> None:
+    f = tmp_path / "grow.bin"
+    _write(f, 4 * hashing.CHUNK)
+
+    def append() -> None:
+        with open(f, "ab") as fh:
+            fh.write(b"more")
+
+    with pytest.raises(FileChangedError, match="changed while it was being hashed"):
+        hash_file(f, progress=_Meddler(append))
+
+
+def test_file_rewritten_same_size_while_hashed(tmp_path: Path) -> None:
+    f = tmp_path / "same.bin"
+    _write(f, 4 * hashing.CHUNK)
+    before = f.stat().st_mtime_ns
+
+    def rewrite() -> None:
+        with open(f, "r+b") as fh:
+            fh.seek(3 * hashing.CHUNK)
+            fh.write(b"X")
+        os.utime(f, ns=(before + 10**9, before + 10**9))  # mtime moves even on coarse clocks
+
+    with pytest.raises(FileChangedError):
+        hash_file(f, progress=_Meddler(rewrite))
+
+
+def test_file_replaced_or_removed_while_hashed(tmp_path: Path) -> None:
+    f = tmp_path / "r.bin"
+    _write(f, 4 * hashing.CHUNK)
+
+    def replace() -> None:
+        (tmp_path / "new").write_bytes(b"other")
+        os.replace(tmp_path / "new", f)
+
+    with pytest.raises(FileChangedError, match="changed"):
+        hash_file(f, progress=_Meddler(replace))
+    _write(f, 4 * hashing.CHUNK)
+    with pytest.raises(FileChangedError, match="disappeared"):
+        hash_file(f, progress=_Meddler(f.unlink))
+
+
+def test_first_error_is_raised_in_path_order(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.write_text("ok")
+    paths = [good] * 20 + [tmp_path / "missing-a"] + [good] * 20 + [tmp_path / "missing-b"]
+    with pytest.raises(OutputError, match="missing-a"):
+        hash_files(paths, jobs=3)
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
+    assert Progress.for_terminal(10, 1, io.StringIO()) is None
+    stream = _Tty()
+    bar = Progress.for_terminal(3 * hashing.CHUNK, 1, stream, delay=0.0, interval=0.001)
+    assert bar is not None
+    _write(tmp_path / "f", 3 * hashing.CHUNK)
+    with bar:
+        hash_files([tmp_path / "f"], progress=bar)
+        bar._stop.wait(0.05)
+    text = stream.getvalue()
+    assert "hashing [" in text and "100.0%" in bar.line()
+    assert text.endswith("\r\x1b[K")  # the line is erased at the end
+    assert bar.done_files == 1 and bar.done_bytes == 3 * hashing.CHUNK

@@ -1,0 +1,566 @@
+"""Choosing outputs (files, folders, patterns, excludes, symlinks), the recorded rules, `digest`, and
+verification naming modified / missing / added files -- including every bad input of issue 3."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_sigstore import hashing
+from jupyter_sigstore.canonical import notebook_digest
+from jupyter_sigstore.cli import main
+from jupyter_sigstore.errors import BundleError, OutputError, UsageError
+from jupyter_sigstore.outputs import (
+    DEFAULT_EXCLUDES,
+    ExcludeMatcher,
+    GlobPattern,
+    OutputOptions,
+    OutputRules,
+    check_outputs,
+    expand_paths,
+    hash_outputs,
+    select_outputs,
+    split_glob,
+)
+from jupyter_sigstore.signing import KeylessSigner, sign_notebook
+from jupyter_sigstore.statement import build_statement, parse_statement
+from jupyter_sigstore.testing import LocalSigstore
+from jupyter_sigstore.trust import Instance
+from jupyter_sigstore.verifying import verify_notebook
+
+EMPTY = hashlib.sha256(b"").hexdigest()
+NB = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "cells": [
+        {
+            "cell_type": "code",
+            "id": "c1",
+            "source": "1+1",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+        }
+    ],
+}
+
+
+def _tree(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content, encoding="utf-8")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "nb.ipynb").write_text(json.dumps(NB), encoding="utf-8")
+    _tree(
+        root,
+        {
+            "results.csv": "a,b\n1,2\n",
+            "data/part-0.parquet": "p0",
+            "data/part-1.parquet": "p1",
+            "data/deep/x.bin": b"\x00\x01",
+            "data/.hidden": "h",
+            "data/.git/config": "[core]",
+            "data/.ipynb_checkpoints/x-checkpoint.ipynb": "{}",
+            "data/old.sigstore.json": "{}",
+            "data/cache/tmp.bin": "c",
+            "figures/a.png": "A",
+            "figures/b.png": "B",
+            "figures/c.svg": "C",
+            "figures/sub/d.png": "D",
+        },
+    )
+    monkeypatch.chdir(root)
+    return root
+
+
+def _names(root: Path, specs: list[str], **kw: Any) -> list[str]:
+    return [f.name for f in select_outputs(root / "nb.ipynb", specs, **kw).files]
+
+
+# --- choosing outputs ------------------------------------------------------------------------
+
+
+def test_directory_is_recursive_with_default_excludes(project: Path) -> None:
+    sel = select_outputs(project / "nb.ipynb", ["data"])
+    assert [f.name for f in sel.files] == [
+        "data/.hidden",
+        "data/cache/tmp.bin",
+        "data/deep/x.bin",
+        "data/part-0.parquet",
+        "data/part-1.parquet",
+    ]
+    assert sel.rules == OutputRules((("directory", "data"),), DEFAULT_EXCLUDES, False)
+
+
+def test_user_excludes_are_gitignore_style_and_recorded(project: Path) -> None:
+    options = OutputOptions(exclude=("cache/", "*.bin", "!keep.bin"))
+    (project / "data/deep/keep.bin").write_text("k")
+    sel = select_outputs(project / "nb.ipynb", ["data"], options=options)
+    assert [f.name for f in sel.files] == [
+        "data/.hidden",
+        "data/deep/keep.bin",
+        "data/part-0.parquet",
+        "data/part-1.parquet",
+    ]
+    assert sel.rules is not None
+    assert sel.rules.exclude == (*DEFAULT_EXCLUDES, "cache/", "*.bin", "!keep.bin")
+    # anchored patterns are relative to the notebook's folder
+    assert "data/deep/x.bin" not in _names(project, ["data"], options=OutputOptions(exclude=("/data/deep/",)))
+    assert "data/deep/x.bin" in _names(project, ["data"], options=OutputOptions(exclude=("/deep/",)))
+
+
+def test_glob_patterns(project: Path) -> None:
+    assert _names(project, ["figures/*.png"]) == ["figures/a.png", "figures/b.png"]
+    assert _names(project, ["figures/**/*.png"]) == ["figures/a.png", "figures/b.png", "figures/sub/d.png"]
+    assert _names(project, ["data/*"]) == [  # a matched folder counts whole; dot files only by '.*'
+        "data/cache/tmp.bin",
+        "data/deep/x.bin",
+        "data/part-0.parquet",
+        "data/part-1.parquet",
+    ]
+    assert _names(project, ["data/.h*"]) == ["data/.hidden"]
+    sel = select_outputs(project / "nb.ipynb", ["figures/*.png", "results.csv"])
+    assert sel.rules is not None and sel.rules.include == (("glob", "figures/*.png"),)
+
+
+def test_glob_agrees_with_python_glob(project: Path) -> None:
+    for pattern in ["*.csv", "figures/*", "**/*.png", "data/**", "data/**/*.bin", "fig*/?.png", "*/[ab].png"]:
+        prefix, segments = split_glob(pattern)
+        expected = set()
+        for hit in glob.glob(pattern, recursive=True):
+            if os.path.isdir(hit):
+                expected |= {
+                    os.path.relpath(os.path.join(d, f)).replace(os.sep, "/")
+                    for d, _, fs in os.walk(hit)
+                    for f in fs
+                    if not any(
+                        p.startswith(".") for p in os.path.relpath(os.path.join(d, f), hit).split(os.sep)
+                    )
+                }
+            else:
+                expected.add(hit.replace(os.sep, "/"))
+        got = set(_names(project, [pattern]))
+        expected.discard("nb.ipynb")
+        expected = {e for e in expected if not any(p in (".git", ".ipynb_checkpoints") for p in e.split("/"))}
+        expected = {e for e in expected if not e.endswith(".sigstore.json")}
+        assert got == expected, pattern
+        assert GlobPattern(segments).segments == tuple(segments)
+        assert prefix
+
+
+def test_fast_default_excludes_match_pathspec() -> None:
+    import pathspec
+
+    fast = ExcludeMatcher(DEFAULT_EXCLUDES)
+    spec = pathspec.GitIgnoreSpec.from_lines(DEFAULT_EXCLUDES)
+    names = [
+        ".git",
+        "a/.git",
+        ".gitx",
+        "x.git",
+        "a.sigstore.json",
+        "b/.sigstore.json",
+        "c.sigstore.jsonx",
+        ".ipynb_checkpoints",
+        "d/.ipynb_checkpoints",
+        "plain.csv",
+        "sigstore.json",
+    ]
+    for name in names:
+        for is_dir in (True, False):
+            expected = spec.match_file(name + "/" if is_dir else name)
+            assert fast.excluded(name, is_dir) == expected, (name, is_dir)
+
+
+def test_whole_folder_skips_the_notebook_itself(project: Path) -> None:
+    names = _names(project, ["."])
+    assert "nb.ipynb" not in names and "results.csv" in names and "data/.git/config" not in names
+    sel = select_outputs(project / "nb.ipynb", ["."])
+    assert sel.rules is not None and sel.rules.include == (("directory", "."),)
+
+
+def test_names_with_spaces_unicode_and_newlines(project: Path) -> None:
+    odd = ["with space.csv", "résumé ü.csv", "new\nline.csv", "tab\tand\\back.csv"]
+    _tree(project, {f"odd/{n}": n for n in odd})
+    files = select_outputs(project / "nb.ipynb", ["odd"]).files
+    assert sorted(f.name for f in files) == sorted(f"odd/{n}" for n in odd)
+    digests = {d.path: d.sha256 for d in hash_outputs(files)}
+    assert digests["odd/new\nline.csv"] == hashlib.sha256(b"new\nline.csv").hexdigest()
+
+
+def test_non_utf8_name_is_refused(project: Path) -> None:
+    bad = os.path.join(os.fsencode(project / "data"), b"caf\xe9.csv")
+    with open(bad, "wb") as fh:
+        fh.write(b"x")
+    with pytest.raises(OutputError, match="not valid UTF-8"):
+        select_outputs(project / "nb.ipynb", ["data"])
+
+
+def test_refused_specs(project: Path, tmp_path: Path) -> None:
+    (tmp_path / "outside.csv").write_text("o")
+    nb = project / "nb.ipynb"
+    with pytest.raises(OutputError, match="does not exist"):
+        select_outputs(nb, ["nope.csv"])
+    with pytest.raises(OutputError, match="matches no file"):
+        select_outputs(nb, ["figures/*.jpg"])
+    with pytest.raises(UsageError, match="outside the notebook's folder"):
+        select_outputs(nb, ["../outside.csv"])
+    with pytest.raises(UsageError, match="outside the notebook's folder"):
+        select_outputs(nb, [str(tmp_path / "outside.csv")])
+    with pytest.raises(UsageError, match="outside the notebook's folder"):
+        select_outputs(nb, ["data/../../outside.csv"])
+    with pytest.raises(UsageError, match="outside the notebook's folder"):
+        select_outputs(nb, ["../*.csv"])
+    with pytest.raises(UsageError, match="may not follow a wildcard"):
+        select_outputs(nb, ["figures/*/../../x"])
+    with pytest.raises(UsageError, match="the notebook itself"):
+        select_outputs(nb, ["nb.ipynb"])
+    (project / "nb.ipynb.sigstore.json").write_text("{}")
+    with pytest.raises(UsageError, match="own signature bundle"):
+        select_outputs(nb, ["nb.ipynb.sigstore.json"])
+    with pytest.raises(UsageError, match="exclude pattern"):
+        select_outputs(nb, ["data"], options=OutputOptions(exclude=("",)))
+    # absolute paths inside the folder are fine and named relatively
+    assert _names(project, [str(project / "results.csv")]) == ["results.csv"]
+    # outside is allowed only when asked, and named with ../
+    assert _names(project, ["../outside.csv"], allow_outside=True) == ["../outside.csv"]
+
+
+def test_symlinks(project: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    nb = project / "nb.ipynb"
+    os.symlink(secret, project / "escape.txt")
+    with pytest.raises(UsageError, match="outside the notebook's folder"):
+        select_outputs(nb, ["escape.txt"])
+    os.symlink(secret, project / "data" / "escape.txt")
+    os.symlink("../figures", project / "data" / "figs")
+    os.symlink(".", project / "data" / "loop")
+    sel = select_outputs(nb, ["data"])  # links are not followed by default
+    assert not any(
+        n.startswith(("data/escape", "data/figs", "data/loop")) for n in (f.name for f in sel.files)
+    )
+    assert any("skipped 3 symbolic link" in note for note in sel.notes)
+    with pytest.raises(UsageError, match="escape.txt is a symbolic link to .* outside"):
+        select_outputs(nb, ["data"], options=OutputOptions(follow_symlinks=True))
+    (project / "data" / "escape.txt").unlink()
+    sel = select_outputs(nb, ["data"], options=OutputOptions(follow_symlinks=True))
+    names = [f.name for f in sel.files]
+    assert "data/figs/a.png" in names  # a link inside the root is followed when asked
+    assert any("loop" in note for note in sel.notes)  # ... and a loop is walked once, not forever
+    assert sel.rules is not None and sel.rules.follow_symlinks
+    # an explicitly named link to a file inside the folder is taken (its content is signed)
+    os.symlink("results.csv", project / "alias.csv")
+    assert _names(project, ["alias.csv"]) == ["alias.csv"]
+    os.symlink("missing-target", project / "dangling.csv")
+    with pytest.raises(OutputError, match="broken symbolic link"):
+        select_outputs(nb, ["dangling.csv"])
+
+
+def test_unreadable_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = project / "data" / "deep"
+    real_scandir = os.scandir
+
+    def refusing(path: Any = ".") -> Any:
+        if Path(os.fsdecode(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    with pytest.raises(OutputError, match="data/deep cannot be listed"):
+        select_outputs(project / "nb.ipynb", ["data"])
+
+
+def test_hundred_thousand_empty_files(tmp_path: Path) -> None:
+    root = tmp_path / "many"
+    for d in range(100):
+        sub = root / "runs" / f"{d:03d}"
+        sub.mkdir(parents=True)
+        for i in range(1000):
+            os.close(os.open(sub / f"{i:04d}.json", os.O_CREAT | os.O_WRONLY, 0o644))
+    (root / "nb.ipynb").write_text(json.dumps(NB))
+    sel = select_outputs(root / "nb.ipynb", ["runs"], base=root)
+    assert len(sel.files) == 100_000
+    digests = hash_outputs(sel.files, jobs=2)
+    assert len(digests) == 100_000 and {d.sha256 for d in digests} == {EMPTY}
+    assert digests[0].path == "runs/000/0000.json" and digests[-1].path == "runs/099/0999.json"
+    assert all(r.status == "ok" for r in check_outputs(root / "nb.ipynb", tuple(digests), rules=sel.rules))
+
+
+# --- recorded rules and crafted signatures ---------------------------------------------------
+
+
+def _statement(outputs: list[Any], rules: dict[str, Any] | None = None) -> dict[str, Any]:
+    from jupyter_sigstore.statement import OutputDigest
+
+    st = build_statement("nb.ipynb", notebook_digest(NB), [OutputDigest(*o) for o in outputs])
+    if rules is not None:
+        st["predicate"]["outputRules"] = rules
+    return st
+
+
+def test_rules_round_trip_through_the_statement(project: Path) -> None:
+    sel = select_outputs(
+        project / "nb.ipynb", ["data", "figures/*.png"], options=OutputOptions(exclude=("*.x",))
+    )
+    digests = hash_outputs(sel.files)
+    st = build_statement("nb.ipynb", notebook_digest(NB), digests, output_rules=sel.rules)
+    assert st["predicate"]["outputRules"] == {
+        "include": [{"directory": "data"}, {"glob": "figures/*.png"}],
+        "exclude": [*DEFAULT_EXCLUDES, "*.x"],
+        "followSymlinks": False,
+    }
+    prov = parse_statement(json.loads(json.dumps(st)))
+    assert prov.output_rules == sel.rules
+    plain = build_statement("nb.ipynb", notebook_digest(NB), digests)
+    assert "outputRules" not in plain["predicate"] and parse_statement(plain).output_rules is None
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"include": [{"directory": "../../etc"}], "exclude": []},
+        {"include": [{"directory": "/etc"}], "exclude": []},
+        {"include": [{"directory": "data/../.."}], "exclude": []},
+        {"include": [{"directory": "data\\..\\.."}], "exclude": []},
+        {"include": [{"glob": "**/../../*"}], "exclude": []},
+        {"include": [{"glob": "/etc/*"}], "exclude": []},
+        {"include": [{"glob": "no-wildcard"}], "exclude": []},
+        {"include": [{"file": "x"}], "exclude": []},
+        {"include": [{"directory": "a", "glob": "b*"}], "exclude": []},
+        {"include": [{"directory": "data"}], "exclude": ["ok", ""]},
+        {"include": [{"directory": "data"}], "exclude": ["a\nb"]},
+        {"include": [{"directory": "data"}], "exclude": [], "followSymlinks": "yes"},
+        {"include": [{"directory": "data"}] * 1001, "exclude": []},
+        {"include": "data", "exclude": []},
+    ],
+)
+def test_crafted_rules_are_refused(rules: dict[str, Any]) -> None:
+    with pytest.raises(BundleError):
+        parse_statement(_statement([], rules))
+
+
+@pytest.mark.parametrize(
+    "path", ["../../etc/passwd", "/etc/passwd", "data/../../x", "a//b", "./a", "a\\b", ""]
+)
+def test_crafted_output_paths_are_refused(path: str) -> None:
+    with pytest.raises(BundleError):
+        parse_statement(_statement([(path, EMPTY, 0)]))
+
+
+def test_parent_specs_only_with_allow_outside() -> None:
+    st = _statement([("../shared/x.csv", EMPTY, 0)], {"include": [{"directory": "../shared"}], "exclude": []})
+    with pytest.raises(BundleError):
+        parse_statement(st)
+    assert parse_statement(st, allow_parent=True).output_rules == OutputRules(
+        (("directory", "../shared"),), (), False
+    )
+
+
+# --- verification: ok / modified / missing / added -------------------------------------------
+
+
+def test_check_reports_each_change(project: Path) -> None:
+    nb = project / "nb.ipynb"
+    sel = select_outputs(nb, ["data", "figures/*.png", "results.csv"])
+    signed = tuple(hash_outputs(sel.files))
+    assert all(r.status == "ok" for r in check_outputs(nb, signed, rules=sel.rules))
+    (project / "data/part-0.parquet").write_text("changed")
+    (project / "data/part-1.parquet").unlink()
+    _tree(
+        project,
+        {
+            "data/new.parquet": "n",
+            "data/deep/more/y.bin": "y",
+            "figures/e.png": "E",
+            "figures/e.svg": "not matched",
+            "data/.git/HEAD": "excluded",
+            "data/again.sigstore.json": "excluded",
+            "new-top.csv": "not in a signed folder",
+        },
+    )
+    reports = {r.path: r for r in check_outputs(nb, signed, rules=sel.rules)}
+    assert reports["data/part-0.parquet"].status == "modified"
+    assert reports["data/part-0.parquet"].actual_sha256 == hashlib.sha256(b"changed").hexdigest()
+    assert reports["data/part-1.parquet"].status == "missing"
+    added = sorted(p for p, r in reports.items() if r.status == "added")
+    assert added == ["data/deep/more/y.bin", "data/new.parquet", "figures/e.png"]
+    assert reports["results.csv"].status == "ok"
+    # without recorded rules (plain files), nothing can be "added"
+    assert not any(r.status == "added" for r in check_outputs(nb, signed))
+
+
+def test_check_symlink_escape_at_verification(project: Path, tmp_path: Path) -> None:
+    nb = project / "nb.ipynb"
+    sel = select_outputs(nb, ["data"], options=OutputOptions(follow_symlinks=True))
+    signed = tuple(hash_outputs(sel.files))
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(project / "data", outside)
+    shutil.rmtree(project / "data")
+    os.symlink(outside, project / "data")  # the signed folder now leads outside the root
+    reports = check_outputs(nb, signed, rules=sel.rules)
+    assert {r.status for r in reports} == {"modified"}
+    assert all("outside" in (r.error or "") for r in reports)
+    shutil.rmtree(outside / "deep")
+    os.unlink(project / "data")
+    shutil.copytree(outside, project / "data")
+    (tmp_path / "secret").write_text("s")
+    os.symlink(tmp_path / "secret", project / "data/peek")
+    reports = {r.path: r for r in check_outputs(nb, signed, rules=sel.rules)}
+    assert reports["data/peek"].status == "added" and "outside" in (reports["data/peek"].error or "")
+    assert reports["data/deep/x.bin"].status == "missing"
+
+
+def test_verification_hashes_in_parallel_with_errors_collected(project: Path) -> None:
+    nb = project / "nb.ipynb"
+    sel = select_outputs(nb, ["data"])
+    signed = tuple(hash_outputs(sel.files))
+    (project / "data/deep/x.bin").unlink()
+    (project / "data/deep/x.bin").mkdir()  # a folder where a file was signed
+    reports = {r.path: r for r in check_outputs(nb, signed, rules=sel.rules, jobs=4)}
+    assert reports["data/deep/x.bin"].status == "missing"
+    assert reports["data/part-0.parquet"].status == "ok"
+
+
+# --- signing end to end against the loopback instance ----------------------------------------
+
+
+@pytest.fixture
+def signer(sigstore_instance: LocalSigstore, trust_config: Path, token: Callable[..., str]) -> KeylessSigner:
+    from sigstore.oidc import IdentityToken
+
+    return KeylessSigner(Instance.select(trust_config=trust_config), IdentityToken(token()))
+
+
+def test_one_signature_for_a_folder_and_added_files_are_named(
+    project: Path, signer: KeylessSigner, trust_config: Path
+) -> None:
+    instance = Instance.select(trust_config=trust_config)
+    result = sign_notebook(
+        project / "nb.ipynb",
+        signer,
+        outputs=["data", "figures/*.png"],
+        output_options=OutputOptions(exclude=("cache/",), jobs=2),
+        base=project,
+    )
+    assert len(result.outputs) == 6
+    bundle = json.loads(result.bundle_json)
+    assert len(bundle["verificationMaterial"]["tlogEntries"]) == 1  # one log entry for all outputs
+    report = verify_notebook(project / "nb.ipynb", instance=instance)
+    assert report.status == "untrusted-signer" and all(o.status == "ok" for o in report.outputs)
+    _tree(project, {"data/cache/ignored.bin": "excluded by the recorded rule", "data/z.parquet": "new"})
+    report = verify_notebook(project / "nb.ipynb", instance=instance)
+    assert report.status == "modified"
+    assert [(o.path, o.status) for o in report.outputs if o.status != "ok"] == [("data/z.parquet", "added")]
+    assert "data/z.parquet" in report.summary
+    assert "output data/z.parquet: added" in report.render_text()
+
+
+def test_output_changing_while_signing_writes_nothing(
+    project: Path, signer: KeylessSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = (project / "nb.ipynb").read_bytes()
+    calls: list[object] = []
+    monkeypatch.setattr(signer, "sign_statement", lambda st: calls.append(st) or "{}")
+    real_serial = hashing._serial
+
+    def writer_interferes(fd: int, h: Any, buffer: bytearray, progress: Any) -> int:
+        n = real_serial(fd, h, buffer, progress)
+        if os.fstat(fd).st_size == len(b"p1"):
+            with open(project / "data/part-1.parquet", "ab") as other:
+                other.write(b"+")  # a process still writing its output
+        return n
+
+    monkeypatch.setattr(hashing, "_serial", writer_interferes)
+    with pytest.raises(OutputError, match="part-1.parquet changed while it was being hashed"):
+        sign_notebook(project / "nb.ipynb", signer, outputs=["data/part-1.parquet"], base=project)
+    assert calls == [] and (project / "nb.ipynb").read_bytes() == before
+    assert not list(project.glob("*.sigstore.json"))
+
+
+def test_crafted_signature_with_traversal_is_invalid(
+    project: Path, signer: KeylessSigner, trust_config: Path
+) -> None:
+    instance = Instance.select(trust_config=trust_config)
+    for outputs, rules in [
+        ([("../../../etc/passwd", EMPTY, 0)], None),
+        ([], {"include": [{"directory": "../.."}], "exclude": []}),
+        ([], {"include": [{"glob": "/etc/*"}], "exclude": []}),
+    ]:
+        bundle = json.loads(signer.sign_statement(_statement(outputs, rules)))
+        nb = dict(
+            NB, metadata={**NB["metadata"], "sigstore": {"version": 1, "signatures": [{"bundle": bundle}]}}
+        )
+        (project / "nb.ipynb").write_text(json.dumps(nb))
+        report = verify_notebook(project / "nb.ipynb", instance=instance)
+        assert report.status == "invalid", report.summary
+        assert "escapes the notebook's folder" in report.summary or "not normal" in report.summary
+        assert report.outputs == []
+
+
+# --- the digest command ----------------------------------------------------------------------
+
+
+def _digest(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> tuple[int, str, str]:
+    capsysbinary.readouterr()
+    rc = main(["digest", *args])
+    out, err = capsysbinary.readouterr()
+    return rc, out.decode("utf-8", "surrogateescape"), err.decode()
+
+
+def test_digest_lists_what_signing_sees(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    _tree(project, {"data/new\nline.csv": "n", "data/back\\slash.csv": "b"})
+    rc, out, err = _digest(capsysbinary, "results.csv", "data", "figures/*.png", "--exclude", "cache/")
+    assert rc == 0, err
+    lines = out.splitlines()
+    csv_digest = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert lines[0] == f"sha256:{csv_digest}  results.csv"
+    assert f"\\sha256:{hashlib.sha256(b'n').hexdigest()}  data/new\\nline.csv" in lines
+    assert f"\\sha256:{hashlib.sha256(b'b').hexdigest()}  data/back\\\\slash.csv" in lines
+    assert f"sha256:{hashlib.sha256(b'A').hexdigest()}  figures/a.png" in lines
+    assert not any(".git" in line or "sigstore.json" in line or "cache" in line for line in lines)
+    signed = {d.path: d.sha256 for d in hash_outputs(select_outputs(project / "nb.ipynb", ["data"]).files)}
+    listed = {line.split("  ", 1)[1]: line.split("  ", 1)[0].lstrip("\\")[7:] for line in lines}
+    assert listed["data/part-0.parquet"] == signed["data/part-0.parquet"]
+
+
+def test_digest_bad_input(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    rc, out, err = _digest(capsysbinary, "missing.csv")
+    assert rc == 2 and err.startswith("error: missing.csv does not exist") and out == ""
+    os.mkfifo(project / "pipe")
+    rc, out, err = _digest(capsysbinary, "results.csv", "pipe")
+    assert rc == 1 and "pipe is not a regular file" in err and out.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_info:
+        _digest(capsysbinary, "--jobs", "0", "results.csv")
+    assert exit_info.value.code == 2 and "positive whole number" in capsysbinary.readouterr().err.decode()
+
+
+def test_digest_paths_outside_and_absolute(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    rc, out, _ = _digest(capsysbinary, str(project / "figures"))
+    assert rc == 0 and f"  {project}/figures/a.png\n" in out
+    files, _ = expand_paths(["figures/", "fig*/s*/*.png"])
+    assert [f.name for f in files] == [
+        "figures/a.png",
+        "figures/b.png",
+        "figures/c.svg",
+        "figures/sub/d.png",
+        "figures/sub/d.png",
+    ]
