@@ -112,9 +112,10 @@ def _toml_loads(text: str) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(str(exc)) from None
+    return data
 
 
 def _entry_lines(text: str) -> list[int]:

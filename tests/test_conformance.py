@@ -373,3 +373,59 @@ def test_p256_only_for_verification_keys(
     )
     rc, _, err = run(capsys, "--bundle", str(bundle), "--key", str(other), sha(data))
     assert rc == 2 and "secp384r1" in err
+
+
+# ------------------------------------------------------------------------------------ trust roots
+
+
+def _tuf_data_dir(url: str) -> Path:
+    from urllib.parse import quote
+
+    return Path(os.environ["XDG_DATA_HOME"]) / "sigstore-python" / "tuf" / quote(url, safe="")
+
+
+@pytest.mark.parametrize("days, warned", [(45, True), (3, False)])
+def test_stale_root_warning(
+    capsys: pytest.CaptureFixture[str], keyed: tuple[Path, Path, bytes], days: int, warned: bool
+) -> None:
+    import time
+
+    stamp = _tuf_data_dir("https://tuf-repo-cdn.sigstore.dev") / "timestamp.json"
+    stamp.parent.mkdir(parents=True)
+    stamp.write_text("{}")
+    then = time.time() - days * 86400
+    os.utime(stamp, (then, then))
+    bundle, public, data = keyed
+    rc, _, err = run(capsys, "--bundle", str(bundle), "--key", str(public), sha(data))
+    assert rc == 0
+    if warned:
+        assert f"production trusted root was last refreshed {days} days ago" in err
+        assert "jupyter-sigstore trust update" in err
+    else:
+        assert "warning" not in err
+    # the staging root is judged separately (never refreshed here, installed with sigstore)
+    from jupyter_sigstore.trustroot import root_state
+
+    assert root_state("staging").refreshed_at is None
+
+
+def test_trust_update_offline_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def no_network(*args: Any, **kwargs: Any) -> None:
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    capsys.readouterr()
+    rc = main(["trust", "update", "--staging"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: cannot refresh the staging trusted root: https://tuf-repo-cdn.sigstage.dev")
+    assert "unreachable (offline?)" in err and "keeps using the cached root" in err
+    assert err.count("\n") == 1
+    assert main(["trust", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "production: https://tuf-repo-cdn.sigstore.dev" in out and "staging:" in out
