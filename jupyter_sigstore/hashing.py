@@ -141,7 +141,7 @@ def _readinto(fd: int) -> Callable[[bytearray], int]:
 
         return read
     fh = open(fd, "rb", buffering=0, closefd=False)  # noqa: SIM115 - the caller closes fd
-    return fh.readinto  # type: ignore[return-value]
+    return fh.readinto
 
 
 def _serial(fd: int, h: hashlib._Hash, buffer: bytearray, progress: Progress | None) -> int:
