@@ -27,6 +27,7 @@ from .storage import (
 if TYPE_CHECKING:
     from sigstore.oidc import IdentityToken
 
+    from .statement import Provenance
     from .trust import Instance
 
 
@@ -120,16 +121,26 @@ def sign_content(
     symlink following, hashing threads and the progress bar; outputs may be files, folders, patterns.
     """
     digest = digest_of(nb, path)
-    options = output_options or OutputOptions()
-    selection = select_outputs(path, outputs or [], options=options, allow_outside=allow_outside, base=base)
-    hashed = hash_outputs(selection.files, jobs=options.jobs, progress=options.progress)
-    statement = build_statement(path.name, digest, hashed, output_rules=selection.rules)
     if countersign:
-        _check_countersign(nb, path, signer, instance)
+        if outputs:
+            raise UsageError(
+                "a countersignature covers exactly the notebook and outputs that the first signature "
+                "covers; drop --output"
+            )
+        reference = _countersign_reference(nb, path, signer, instance, allow_outside)
+        hashed = list(reference.outputs)
+        statement = build_statement(path.name, digest, hashed, output_rules=reference.output_rules)
+        notes: list[str] = []
+    else:
+        options = output_options or OutputOptions()
+        selection = select_outputs(
+            path, outputs or [], options=options, allow_outside=allow_outside, base=base
+        )
+        hashed = hash_outputs(selection.files, jobs=options.jobs, progress=options.progress)
+        statement = build_statement(path.name, digest, hashed, output_rules=selection.rules)
+        notes = selection.notes
     bundle_json = signer.sign_statement(statement)
-    return PreparedSignature(
-        {"bundle": json.loads(bundle_json)}, bundle_json, digest.digest, hashed, selection.notes
-    )
+    return PreparedSignature({"bundle": json.loads(bundle_json)}, bundle_json, digest.digest, hashed, notes)
 
 
 def sign_notebook(
@@ -213,18 +224,26 @@ def _next_free_sidecar(notebook: Path) -> Path:
     raise UsageError(f"too many sidecar bundles beside {notebook}")
 
 
-def _check_countersign(
-    nb: dict[str, Any], path: Path, signer: StatementSigner, instance: Instance | None
-) -> None:
-    """A countersignature must vouch for exactly what the existing signatures cover."""
+def _countersign_reference(
+    nb: dict[str, Any], path: Path, signer: StatementSigner, instance: Instance | None, allow_outside: bool
+) -> Provenance:
+    """What a countersignature vouches for: exactly what the newest signature covers, which must
+    still hold (every existing signature valid and covering the notebook and outputs as they are)."""
     from .storage import read_signatures
-    from .verifying import verify_notebook_content
+    from .trust import Instance
+    from .verifying import verify_bundle_text, verify_notebook_content
 
+    instance = instance or Instance()
     stored = read_signatures(nb, path)
-    report = verify_notebook_content(nb, path, stored, instance=instance)
+    report = verify_notebook_content(nb, path, stored, instance=instance, allow_outside=allow_outside)
     if report.status == "unsigned":
         raise UsageError(f"{path} has no signature to countersign; sign it first")
     if report.status in ("invalid", "modified"):
         raise UsageError(f"refusing to countersign {path}: it is {report.status} ({report.summary})")
     if signer.identity is not None and any(s.identity == signer.identity for s in report.signatures):
         raise UsageError(f"{signer.identity} already signed {path}; a countersignature needs another signer")
+    newest = stored[-1]
+    assert newest.bundle_text is not None  # a readable, valid signature: checked by the report above
+    return verify_bundle_text(
+        newest.bundle_text, newest.source, instance, allow_outside=allow_outside
+    ).provenance

@@ -347,3 +347,29 @@ def test_console_script_and_jupyter_subcommand(example: Path) -> None:
                               env={"PATH": f"{bindir}:/usr/bin:/bin"})  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "jupyter-sigstore" in done.stdout
+
+
+def _subjects(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    import base64
+
+    statement = json.loads(base64.b64decode(entry["bundle"]["dsseEnvelope"]["payload"]))
+    subjects: list[dict[str, Any]] = statement["subject"]
+    return subjects
+
+
+def test_countersignature_covers_the_same_subjects(signed: Cli, token: Callable[..., str]) -> None:
+    rc, _, err = signed.sign(token("bob@example.com"), "--countersign", "--output", "results.csv")
+    assert rc == 2 and "drop --output" in err
+    rc, out, err = signed.sign(token("bob@example.com"), "--countersign")
+    assert rc == 0, err
+    assert "output results.csv" in out and "output figures/summary.png" in out
+    nb = json.loads((signed.cwd / "analysis.ipynb").read_text())
+    first, second = nb["metadata"]["sigstore"]["signatures"]
+    assert _subjects(first) == _subjects(second)
+    report = signed.verify(identity="bob@example.com")
+    assert report["status"] == "verified"
+    assert [s["identity"] for s in report["signatures"]] == [ALICE, "bob@example.com"]
+    (signed.cwd / "figures" / "summary.png").write_bytes(b"not a png")
+    report = signed.verify(identity="bob@example.com")
+    assert report["status"] == "modified"
+    assert not any(s["covers_current"] for s in report["signatures"])
