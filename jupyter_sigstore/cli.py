@@ -50,7 +50,8 @@ def _build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PATH",
         help="a data output to include: a file, a folder (recursive) or a quoted glob pattern such as "
-        "'figures/*.png' or 'data/**/*.parquet' (repeatable; relative to the current directory)",
+        "'figures/*.png' or 'data/**/*.parquet' (repeatable; relative to the current directory). "
+        "Without --output, the outputs tracked in the notebook with `%%sigstore track` are signed",
     )
     _add_output_options(sign)
     sign.add_argument(
@@ -170,11 +171,15 @@ def _instance(args: argparse.Namespace) -> Any:
 def _cmd_sign(args: argparse.Namespace) -> int:
     from .identity import obtain_token
     from .signing import KeylessSigner, sign_notebook
-    from .storage import load_notebook
+    from .storage import load_notebook, tracked_outputs
 
     instance = _instance(args)
     # Read the notebook first so a bad notebook never costs an interactive login.
-    load_notebook(Path(args.notebook))
+    loaded = load_notebook(Path(args.notebook))
+    outputs, base = args.output, None
+    if not outputs and not args.countersign:
+        # outputs declared in the notebook with `%sigstore track` (relative to the notebook's folder)
+        outputs, base = tracked_outputs(loaded.nb), loaded.path.resolve().parent
     signer: Any
     if args.key:
         from .keys import KEY_ISSUER, KeySigner, load_private_key
@@ -196,7 +201,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             progress=True,
         ),
-        outputs=args.output,
+        outputs=outputs,
+        base=base,
         sidecar=args.sidecar,
         detached=args.detached,
         allow_outside=args.allow_outside,

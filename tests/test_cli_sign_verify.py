@@ -373,3 +373,22 @@ def test_countersignature_covers_the_same_subjects(signed: Cli, token: Callable[
     report = signed.verify(identity="bob@example.com")
     assert report["status"] == "modified"
     assert not any(s["covers_current"] for s in report["signatures"])
+
+
+def test_sign_without_output_uses_tracked_outputs(cli: Cli, token: Callable[..., str]) -> None:
+    """Outputs declared with `%sigstore track` (metadata.sigstore.tracked, notebook-relative) are
+    signed when no --output is given, even from another working directory."""
+    _edit(cli.cwd / "analysis.ipynb", lambda nb: nb["metadata"].update(sigstore={"tracked": ["results.csv"]}))
+    elsewhere = cli.cwd / "figures"
+    import os
+
+    os.chdir(elsewhere)
+    rc, out, err = cli.sign(token(), notebook="../analysis.ipynb")
+    os.chdir(cli.cwd)
+    assert rc == 0, err
+    assert "output results.csv" in out
+    report = cli.verify()
+    assert report["status"] == "verified"
+    assert [o["path"] for o in report["outputs"]] == ["results.csv"]
+    nb = json.loads((cli.cwd / "analysis.ipynb").read_text())
+    assert nb["metadata"]["sigstore"]["tracked"] == ["results.csv"]  # kept by signing
