@@ -39,7 +39,11 @@ def run(*args: str, cwd: Path, expect: int = 0, secret: str | None = None) -> st
     for line in (done.stdout + done.stderr).rstrip().splitlines():
         # the stock sigstore CLI prints the whole signed statement: abbreviate it
         print(line if len(line) <= 240 else f"{line[:100]}… ({len(line)} characters)")
-    mark = f"{GREEN}exit {done.returncode}{RESET}" if done.returncode == 0 else f"{RED}exit {done.returncode}{RESET}"
+    mark = (
+        f"{GREEN}exit {done.returncode}{RESET}"
+        if done.returncode == 0
+        else f"{RED}exit {done.returncode}{RESET}"
+    )
     print(mark)
     if done.returncode != expect:
         raise SystemExit(f"demo failed: expected exit {expect}, got {done.returncode}")
@@ -53,7 +57,9 @@ def main() -> int:
     work = Path(args.keep or tempfile.mkdtemp(prefix="jupyter-sigstore-demo-")).resolve()
     if work.exists() and args.keep:
         shutil.rmtree(work)
-    shutil.copytree(HERE, work / "signed", ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.sigstore.json"))
+    shutil.copytree(
+        HERE, work / "signed", ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.sigstore.json")
+    )
     os.environ["XDG_CACHE_HOME"] = str(work / ".cache")  # keep sigstore's caches out of the user's home
     cli = str(BIN / "jupyter-sigstore")
     identity = "alice@example.com"
@@ -64,8 +70,9 @@ def main() -> int:
         signed = work / "signed"
 
         step("Sign the notebook and its two data outputs (one signature, one log entry)")
-        run(cli, "sign", "analysis.ipynb", "--output", "results.csv", "--output", "figures/summary.png",
-            "--sidecar", "--trust-config", str(tc), "--identity-token", token, cwd=signed, secret=token)  # fmt: skip
+        outputs = ["--output", "results.csv", "--output", "figures/summary.png"]
+        run(cli, "sign", "analysis.ipynb", *outputs, "--sidecar", "--trust-config", str(tc),
+            "--identity-token", token, cwd=signed, secret=token)  # fmt: skip
 
         verify = [cli, "verify", "analysis.ipynb", "--trust-config", str(tc),
                   "--cert-identity", identity, "--cert-oidc-issuer", inst.issuer_url]  # fmt: skip

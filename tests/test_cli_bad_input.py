@@ -64,7 +64,9 @@ def assert_one_line_error(err: str, *needles: str) -> None:
     ],
     ids=["truncated", "empty", "binary", "list", "nbformat3", "no-cells", "bad-cell-type"],
 )
-def test_malformed_notebook(run, example: Path, trust_config: Path, token, content: bytes, needle: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_notebook(
+    run, example: Path, trust_config: Path, token, content: bytes, needle: str
+) -> None:  # type: ignore[no-untyped-def]
     (example / "bad.ipynb").write_bytes(content)
     before = snapshot(example)
     rc, out, err = run(*sign_args(trust_config, token(), "bad.ipynb"))
@@ -112,7 +114,12 @@ def test_missing_bundle_file(run, trust_config: Path) -> None:  # type: ignore[n
 
 def test_garbage_signature_block_is_invalid(run, example: Path, trust_config: Path) -> None:  # type: ignore[no-untyped-def]
     path = example / "analysis.ipynb"
-    for block in ("garbage", {"signatures": "x"}, {"signatures": [{"bundle": {"x": 1}}]}, {"signatures": [42]}):
+    for block in (
+        "garbage",
+        {"signatures": "x"},
+        {"signatures": [{"bundle": {"x": 1}}]},
+        {"signatures": [42]},
+    ):
         nb = json.loads(path.read_text())
         nb["metadata"]["sigstore"] = block
         path.write_text(json.dumps(nb))
@@ -120,7 +127,9 @@ def test_garbage_signature_block_is_invalid(run, example: Path, trust_config: Pa
         assert rc == 1 and json.loads(out)["status"] == "invalid", block
 
 
-def test_bundle_for_another_notebook(run, example: Path, trust_config: Path, token, sigstore_instance) -> None:  # type: ignore[no-untyped-def]
+def test_bundle_for_another_notebook(
+    run, example: Path, trust_config: Path, token, sigstore_instance
+) -> None:  # type: ignore[no-untyped-def]
     other = example / "other.ipynb"
     nb = json.loads((example / "analysis.ipynb").read_text())
     nb["cells"] = [{"cell_type": "markdown", "metadata": {}, "source": "Something else entirely."}]
@@ -193,7 +202,9 @@ def test_missing_output(run, example: Path, trust_config: Path, token) -> None: 
     assert snapshot(example) == before
 
 
-def test_output_outside_the_notebook_folder(run, example: Path, trust_config: Path, token, sigstore_instance) -> None:  # type: ignore[no-untyped-def]
+def test_output_outside_the_notebook_folder(
+    run, example: Path, trust_config: Path, token, sigstore_instance
+) -> None:  # type: ignore[no-untyped-def]
     outside = example.parent / "outside.csv"
     outside.write_text("a,b\n1,2\n")
     before = snapshot(example)
@@ -239,7 +250,9 @@ def immutable() -> Iterator[Callable[[Path], None]]:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-def test_unwritable_notebook(run, example: Path, trust_config: Path, token, immutable, sigstore_instance) -> None:  # type: ignore[no-untyped-def]
+def test_unwritable_notebook(
+    run, example: Path, trust_config: Path, token, immutable, sigstore_instance
+) -> None:  # type: ignore[no-untyped-def]
     log_size = len(sigstore_instance.rekor_v1_log.bodies)
     before = snapshot(example)
     immutable(example / "analysis.ipynb")

@@ -247,7 +247,9 @@ def test_unsigned_notebook(cli: Cli) -> None:
     assert len(report["cells"]) == 5
 
 
-def test_sidecar_verifies_each_output_with_the_stock_sigstore_cli(cli: Cli, token: Callable[..., str]) -> None:
+def test_sidecar_verifies_each_output_with_the_stock_sigstore_cli(
+    cli: Cli, token: Callable[..., str]
+) -> None:
     rc, out, err = cli.sign(token(), *OUTPUTS, "--sidecar")
     assert rc == 0, err
     sidecar = cli.cwd / "analysis.ipynb.sigstore.json"
@@ -342,7 +344,10 @@ def test_inspect_shows_claims_without_verifying(signed: Cli) -> None:
 
 def test_console_script_and_jupyter_subcommand(example: Path) -> None:
     bindir = Path(sys.executable).parent
-    for cmd in ([str(bindir / "jupyter-sigstore"), "--version"], [str(bindir / "jupyter"), "sigstore", "--version"]):
+    for cmd in (
+        [str(bindir / "jupyter-sigstore"), "--version"],
+        [str(bindir / "jupyter"), "sigstore", "--version"],
+    ):
         done = subprocess.run(cmd, capture_output=True, text=True, check=False,
                               env={"PATH": f"{bindir}:/usr/bin:/bin"})  # fmt: skip
         assert done.returncode == 0, done.stderr
