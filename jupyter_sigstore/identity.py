@@ -53,6 +53,23 @@ def parse_token(raw: str, source: str) -> IdentityToken:
         raise IdentityError(f"the identity token from {source} is unusable: {exc}") from None
 
 
+def unattended_token() -> tuple[str, str] | None:
+    """A raw token available without asking anyone, with its source: ``$SIGSTORE_ID_TOKEN``, else
+    ambient CI credentials (GitHub Actions, GitLab, Buildkite, cloud metadata...), else None."""
+    env = os.environ.get(ENV_TOKEN)
+    if env:
+        return env, f"${ENV_TOKEN}"
+
+    from sigstore.oidc import IdentityError as SigstoreIdentityError
+    from sigstore.oidc import detect_credential
+
+    try:
+        ambient = detect_credential(CLIENT_ID)
+    except SigstoreIdentityError as exc:
+        raise IdentityError(f"ambient CI credentials were found but unusable: {exc}") from None
+    return (ambient, "ambient CI credentials") if ambient else None
+
+
 def obtain_token(
     instance: Instance,
     *,
@@ -63,19 +80,9 @@ def obtain_token(
     """Get an identity token from the first source that has one (see module docstring)."""
     if explicit:
         return parse_token(explicit, "--identity-token")
-    env = os.environ.get(ENV_TOKEN)
-    if env:
-        return parse_token(env, f"${ENV_TOKEN}")
-
-    from sigstore.oidc import IdentityError as SigstoreIdentityError
-    from sigstore.oidc import detect_credential
-
-    try:
-        ambient = detect_credential(CLIENT_ID)
-    except SigstoreIdentityError as exc:
-        raise IdentityError(f"ambient CI credentials were found but unusable: {exc}") from None
-    if ambient:
-        return parse_token(ambient, "ambient CI credentials")
+    found = unattended_token()
+    if found is not None:
+        return parse_token(*found)
 
     if interactive is None:
         interactive = sys.stdin.isatty()

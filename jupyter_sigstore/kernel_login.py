@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 import time
 import urllib.parse
@@ -21,7 +20,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import IdentityError
-from .identity import CLIENT_ID, ENV_TOKEN, parse_token
+from .identity import CLIENT_ID, parse_token, unattended_token
 
 if TYPE_CHECKING:
     from sigstore.oidc import IdentityToken
@@ -108,17 +107,8 @@ class KernelIdentity:
 
     def ambient(self) -> Login | None:
         """An identity available without asking the user: ``$SIGSTORE_ID_TOKEN`` or CI credentials."""
-        env = os.environ.get(ENV_TOKEN)
-        if env:
-            return _login_from_raw(env, f"${ENV_TOKEN}")
-        from sigstore.oidc import IdentityError as SigstoreIdentityError
-        from sigstore.oidc import detect_credential
-
-        try:
-            found = detect_credential(CLIENT_ID)
-        except SigstoreIdentityError as exc:
-            raise IdentityError(f"ambient CI credentials were found but unusable: {exc}") from None
-        return _login_from_raw(found, "ambient CI credentials") if found else None
+        found = unattended_token()
+        return _login_from_raw(*found) if found else None
 
     def current(self) -> Login | None:
         """The identity signing would use now (in-memory login first, then ambient), or None."""
