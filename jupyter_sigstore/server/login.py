@@ -184,15 +184,20 @@ class IdentityBroker:
 
     def login_ambient(self, user: str) -> _Session:
         """Sign the user in with the server's ambient credentials."""
-        from ..identity import ENV_TOKEN, obtain_token
+        from ..identity import unattended_token
 
         if not self.config.ambient_credentials:
             raise IdentityError(
                 "ambient credentials are disabled on this server (c.Sigstore.ambient_credentials)"
             )
-        token = obtain_token(self.config.select_instance(), interactive=False)
-        source = f"${ENV_TOKEN}" if os.environ.get(ENV_TOKEN) else "ambient CI credentials"
-        return self._store(user, str(token._raw_token), source)
+        found = unattended_token()
+        if found is None:
+            raise IdentityError(
+                "this server has no ambient credentials ($SIGSTORE_ID_TOKEN or CI credentials); "
+                "sign in with the browser, a device code or a pasted token"
+            )
+        raw, source = found
+        return self._store(user, raw, source)
 
     def login_token(self, user: str, raw: str) -> _Session:
         """Sign the user in with a token they pasted (checked like ``--identity-token``)."""

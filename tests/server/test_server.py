@@ -507,7 +507,7 @@ async def test_ambient_credentials(
     jp_fetch: Fetch, root: Path, token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, message = await error_of(post_json(jp_fetch, "login", "ambient", body={}))
-    assert code == 400 and "no identity token" in message
+    assert code == 400 and "no ambient credentials" in message
     assert (await get_json(jp_fetch, "login"))["methods"]["ambient"] is False
     monkeypatch.setenv("SIGSTORE_ID_TOKEN", token("ci@example.com"))
     assert (await get_json(jp_fetch, "login"))["methods"]["ambient"] is True
