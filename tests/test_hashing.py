@@ -162,3 +162,40 @@ def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
     assert "hashing [" in text and "100.0%" in bar.line()
     assert text.endswith("\r\x1b[K")  # the line is erased at the end
     assert bar.done_files == 1 and bar.done_bytes == 3 * hashing.CHUNK
+
+
+def test_forked_workers_agree_with_threads(tmp_path: Path) -> None:
+    sizes = [(i * 104729) % (2 * hashing.CHUNK) for i in range(120)]
+    paths: list[Path] = []
+    for i, size in enumerate(sizes):
+        _write(tmp_path / f"f{i}", size, i)
+        paths.append(tmp_path / f"f{i}")
+    odd = tmp_path / "tab\tand\nnewline \\ name"
+    odd.write_bytes(b"odd")
+    paths += [tmp_path / "missing-1", odd, tmp_path / "missing-2"]
+    all_sizes = [*sizes, -1, 3, -1]
+    names = [p.name for p in paths]
+    threaded = hash_files(paths, names=names, jobs=2, collect_errors=True)
+    bar = Progress(0, len(paths), io.StringIO())
+    forked = hashing._hash_forked(paths, names, all_sizes, 3, bar, True)
+    assert [r if isinstance(r, FileHash) else str(r) for r in forked] == [
+        r if isinstance(r, FileHash) else str(r) for r in threaded
+    ]
+    assert isinstance(forked[-3], OutputError) and "missing-1 does not exist" in str(forked[-3])
+    assert forked[-2] == FileHash(hashlib.sha256(b"odd").hexdigest(), 3)
+    assert bar.done_files == len(sizes) + 1 and bar.done_bytes == sum(sizes) + 3
+    with pytest.raises(OutputError, match="missing-1"):
+        hashing._hash_forked(paths, names, None, 2, None, False)
+
+
+def test_fork_is_used_only_without_other_threads() -> None:
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="someone-else")
+    other.start()
+    try:
+        assert not hashing._can_fork()
+    finally:
+        stop.set()
+        other.join()
