@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BundleError, TrustConfigError, UsageError
 from .hashing import sha256_file
+from .textfiles import read_json
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -63,15 +64,7 @@ def load_trusted_root(path: str | Path | None, *, staging: bool = False) -> Trus
 
         return Instance.select(staging=staging).trusted_root()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise TrustConfigError(f"trusted root {path}: cannot read ({reason})") from None
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TrustConfigError(f"trusted root {path} is not JSON ({exc})") from None
+    read_json(path, "trusted root", TrustConfigError)
     try:
         return TrustedRoot.from_file(str(path))
     except Exception as exc:  # sigstore/pydantic raise assorted errors for a malformed root
@@ -96,15 +89,7 @@ def _subjects_match(payload: bytes, artifact: Artifact) -> str:
 
 
 def _read_bundle(path: Path) -> tuple[str, dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise BundleError(f"bundle {path}: cannot read ({reason})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"bundle {path} is not JSON ({exc})") from None
+    text, data = read_json(path, "bundle", BundleError)
     if not isinstance(data, dict):
         raise BundleError(f"bundle {path} is not a JSON object")
     return text, data

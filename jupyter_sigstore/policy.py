@@ -12,6 +12,7 @@ from typing import Any
 
 from .certinfo import SignerIdentity
 from .errors import PolicyError
+from .textfiles import read_text
 
 
 def _compile(pattern: str, what: str, name: str) -> re.Pattern[str]:
@@ -214,11 +215,7 @@ def _key_signer(name: str, public_key: Any) -> TrustedSigner:
 def load_policy(path: str | Path) -> TrustPolicy:
     """Load a TOML trust policy file (see docs/policy.md); raise PolicyError naming what is wrong."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise PolicyError(f"policy file {path}: cannot read ({reason})") from None
+    text = read_text(path, "policy file", PolicyError)
     try:
         data = _toml_loads(text)
     except PolicyError as exc:

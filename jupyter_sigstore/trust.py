@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import TrustConfigError
+from .textfiles import read_json
 
 if TYPE_CHECKING:
     from sigstore.models import ClientTrustConfig, TrustedRoot
@@ -61,14 +61,7 @@ class Instance:
 def _load_trust_config(path: Path) -> ClientTrustConfig:
     from sigstore.models import ClientTrustConfig
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TrustConfigError(f"trust config {path}: cannot read ({exc.strerror})") from exc
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TrustConfigError(f"trust config {path} is not JSON ({exc})") from exc
+    text, _ = read_json(path, "trust config", TrustConfigError)
     try:
         return ClientTrustConfig.from_json(text)
     except Exception as exc:  # sigstore raises assorted errors for a bad config

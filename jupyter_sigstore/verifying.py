@@ -23,6 +23,7 @@ from .policy import TrustPolicy
 from .report import CellReport, OutputReport, SignatureReport, Status, VerificationReport
 from .statement import Provenance, parse_statement
 from .storage import StoredSignature, digest_of, load_notebook, read_signatures
+from .textfiles import read_text
 from .trust import Instance
 
 if TYPE_CHECKING:
@@ -332,7 +333,4 @@ def _describe(policy: TrustPolicy | None) -> str | None:
 
 
 def _read_bundle_file(path: Path) -> StoredSignature:
-    try:
-        return StoredSignature(str(path), path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BundleError(f"bundle {path} cannot be read: {exc}") from None
+    return StoredSignature(str(path), read_text(path, "bundle", BundleError))
