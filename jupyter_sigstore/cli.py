@@ -65,7 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sign.add_argument(
         "--countersign",
         action="store_true",
-        help="add a further signature over the same, unchanged content, keeping earlier ones",
+        help="add a further signature over exactly what the newest signature covers (the notebook and "
+        "the same outputs, unchanged), keeping the earlier ones",
     )
     sign.add_argument(
         "--allow-outside",

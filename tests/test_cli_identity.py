@@ -61,6 +61,20 @@ def fake_actions_token_service(sigstore_instance: LocalSigstore) -> Iterator[tup
     server.server_close()
 
 
+@pytest.fixture
+def in_github_actions(
+    example: Path, fake_actions_token_service: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Inside the example folder, in a GitHub Actions job allowed to request OIDC tokens;
+    returns the list of audiences the token endpoint was asked for."""
+    url, audiences = fake_actions_token_service
+    monkeypatch.chdir(example)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", url)
+    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-secret")
+    return audiences
+
+
 def _sign(capsys: pytest.CaptureFixture[str], trust_config: Path, *extra: str) -> tuple[int, str, str]:
     capsys.readouterr()
     rc = main(["sign", "analysis.ipynb", "--trust-config", str(trust_config), "--json", *extra])
@@ -72,15 +86,11 @@ def test_ambient_github_actions_credentials(
     example: Path,
     trust_config: Path,
     sigstore_instance: LocalSigstore,
-    fake_actions_token_service: tuple[str, list[str]],
+    in_github_actions: list[str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url, audiences = fake_actions_token_service
-    monkeypatch.chdir(example)
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", url)
-    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-secret")
+    audiences = in_github_actions
     rc, out, err = _sign(capsys, trust_config)
     assert rc == 0, err
     assert audiences == ["sigstore"]
@@ -97,15 +107,11 @@ def test_explicit_token_wins_over_environment_and_ambient(
     example: Path,
     trust_config: Path,
     sigstore_instance: LocalSigstore,
-    fake_actions_token_service: tuple[str, list[str]],
+    in_github_actions: list[str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url, audiences = fake_actions_token_service
-    monkeypatch.chdir(example)
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_URL", url)
-    monkeypatch.setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-secret")
+    audiences = in_github_actions
     monkeypatch.setenv("SIGSTORE_ID_TOKEN", sigstore_instance.mint_token("env@example.com"))
     rc, out, _ = _sign(capsys, trust_config)
     assert rc == 0 and json.loads(out)["identity"] == "env@example.com"
