@@ -3,19 +3,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import UsageError
-from .outputs import resolve_outputs
+from .outputs import resolve_outputs, split_glob
 from .storage import load_notebook, save_notebook, tracked_outputs, with_tracked
 
 
 def normalise(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
-    """Turn user paths (relative to ``base``, default the current directory) into the
-    notebook-relative names a signature uses; every file must exist inside the notebook's folder."""
+    """Turn user paths (relative to ``base``, default the current directory) into notebook-relative
+    output specs. Files, folders and glob patterns stay what they are (a tracked folder covers the
+    files added to it later); each must exist, or match, inside the notebook's folder."""
     if not specs:
         raise UsageError("name at least one file")
-    return [f.name for f in resolve_outputs(notebook, specs, base=base)]
+    base = base or Path.cwd()
+    resolve_outputs(notebook, specs, base=base)  # every spec exists/matches, inside the folder
+    root = notebook.resolve().parent
+    names = []
+    for spec in specs:
+        prefix, wildcards = split_glob(spec)
+        rel = Path(os.path.relpath(os.path.normpath(base.resolve() / prefix), root)).as_posix()
+        names.append("/".join(([] if rel == "." else [rel]) + wildcards) or ".")
+    return names
 
 
 def add(current: list[str], names: list[str]) -> list[str]:
@@ -33,8 +43,6 @@ def remove(current: list[str], names: list[str]) -> list[str]:
 
 def forget_names(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
     """Names for ``untrack``: like :func:`normalise` but the files may be gone already."""
-    import os
-
     base = base or Path.cwd()
     root = notebook.resolve().parent
     names = []

@@ -397,3 +397,21 @@ def test_sign_without_output_uses_tracked_outputs(cli: Cli, token: Callable[...,
     assert [o["path"] for o in report["outputs"]] == ["results.csv"]
     nb = json.loads((cli.cwd / "analysis.ipynb").read_text())
     assert nb["metadata"]["sigstore"]["tracked"] == ["results.csv"]  # kept by signing
+
+
+def test_tracked_folder_covers_files_added_later(cli: Cli, token: Callable[..., str]) -> None:
+    """`%sigstore track figures` keeps the folder (not today's files), so signing covers the folder
+    with its rules and a file added to it afterwards is reported."""
+    from jupyter_sigstore.tracking import normalise, write_tracked
+
+    notebook = cli.cwd / "analysis.ipynb"
+    names = normalise(notebook, ["results.csv", "figures"], base=cli.cwd)
+    assert names == ["results.csv", "figures"]
+    write_tracked(notebook, names)
+    rc, _, err = cli.sign(token())
+    assert rc == 0, err
+    assert cli.verify()["status"] == "verified"
+    (cli.cwd / "figures" / "extra.png").write_bytes(b"\x89PNG new figure")
+    report = cli.verify()
+    assert report["status"] == "modified"
+    assert {o["path"]: o["status"] for o in report["outputs"]}["figures/extra.png"] == "added"
