@@ -115,6 +115,9 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept signed outputs outside the notebook's folder",
     )
+    verify.add_argument(
+        "--jobs", "-j", type=_positive_int, metavar="N", help="hashing threads (default: one per CPU)"
+    )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_instance_options(verify)
 
@@ -296,7 +299,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     bundles = [Path(b) for b in args.bundle] if args.bundle else None
     reports = [
         verify_notebook(
-            nb, policy=policy, instance=instance, bundles=bundles, allow_outside=args.allow_outside, keys=keys
+            nb,
+            policy=policy,
+            instance=instance,
+            bundles=bundles,
+            allow_outside=args.allow_outside,
+            keys=keys,
+            jobs=args.jobs,
+            progress=True,  # shown only on a terminal, and only for long hashing
         )
         for nb in notebooks
     ]

@@ -218,15 +218,26 @@ def verify_notebook(
     bundles: list[Path] | None = None,
     allow_outside: bool = False,
     keys: Sequence[EllipticCurvePublicKey] = (),
+    jobs: int | None = None,
+    progress: bool = False,
 ) -> VerificationReport:
     """Verify a notebook file and its signed outputs; return the report (never raises for a bad
     signature; raises NotebookError only when the notebook itself cannot be read). ``keys`` are
-    the public keys that local-key signatures may verify with."""
+    the public keys that local-key signatures may verify with; ``jobs`` and ``progress`` control
+    how outputs are re-hashed (workers; a progress bar on a terminal)."""
     path = Path(path)
     loaded = load_notebook(path)
     stored = [_read_bundle_file(b) for b in bundles] if bundles else read_signatures(loaded.nb, path)
     return verify_notebook_content(
-        loaded.nb, path, stored, policy=policy, instance=instance, allow_outside=allow_outside, keys=keys
+        loaded.nb,
+        path,
+        stored,
+        policy=policy,
+        instance=instance,
+        allow_outside=allow_outside,
+        keys=keys,
+        jobs=jobs,
+        progress=progress,
     )
 
 
@@ -239,6 +250,8 @@ def verify_notebook_content(
     instance: Instance | None = None,
     allow_outside: bool = False,
     keys: Sequence[EllipticCurvePublicKey] = (),
+    jobs: int | None = None,
+    progress: bool = False,
 ) -> VerificationReport:
     """Verify an in-memory notebook (e.g. an editor's model) saved, or to be saved, at ``path``
     against the given stored signatures; outputs are resolved relative to ``path``'s folder."""
@@ -273,7 +286,12 @@ def verify_notebook_content(
         key = (provenance.outputs, provenance.output_rules)
         if key not in checked:
             checked[key] = check_outputs(
-                path, provenance.outputs, allow_outside=allow_outside, rules=provenance.output_rules
+                path,
+                provenance.outputs,
+                allow_outside=allow_outside,
+                rules=provenance.output_rules,
+                jobs=jobs,
+                progress=progress,
             )
         return checked[key]
 

@@ -415,3 +415,11 @@ def test_tracked_folder_covers_files_added_later(cli: Cli, token: Callable[..., 
     report = cli.verify()
     assert report["status"] == "modified"
     assert {o["path"]: o["status"] for o in report["outputs"]}["figures/extra.png"] == "added"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_verify_jobs(signed: Cli, jobs: str) -> None:
+    assert signed.verify("--jobs", jobs)["status"] == "verified"
+    (signed.cwd / "results.csv").write_text("changed\n")
+    report = signed.verify("--jobs", jobs)
+    assert {o["path"]: o["status"] for o in report["outputs"]}["results.csv"] == "modified"
