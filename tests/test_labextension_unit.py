@@ -33,3 +33,14 @@ def test_jest_unit_tests_pass() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "failed" not in result.stderr.split("Tests:")[-1].split("\n")[0]
+
+
+@pytest.mark.timeout(300)
+def test_eslint_and_prettier_report_no_problems() -> None:
+    """`jlpm lint:check` (eslint + prettier --check over src/) passes: the extension code is lint-clean."""
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    if not (LABEXT / "node_modules").is_dir():
+        pytest.skip("labextension/node_modules is absent (run `jlpm install` in labextension/)")
+    result = subprocess.run([*_jlpm(), "lint:check"], cwd=LABEXT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

@@ -49,12 +49,18 @@ export async function requestAPI<T>(
 }
 
 /** GET with query parameters. */
-export function getAPI<T>(endPoint: string, query: Record<string, string> = {}): Promise<T> {
+export function getAPI<T>(
+  endPoint: string,
+  query: Record<string, string> = {}
+): Promise<T> {
   const params = new URLSearchParams(query).toString();
   return requestAPI<T>(params ? `${endPoint}?${params}` : endPoint);
 }
 
 /** POST a JSON body. */
 export function postAPI<T>(endPoint: string, body: unknown): Promise<T> {
-  return requestAPI<T>(endPoint, { method: 'POST', body: JSON.stringify(body) });
+  return requestAPI<T>(endPoint, {
+    method: 'POST',
+    body: JSON.stringify(body)
+  });
 }

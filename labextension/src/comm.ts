@@ -44,7 +44,9 @@ export class KernelBridge {
       const kernel = panel.sessionContext.session?.kernel;
       if (kernel && !this._registered.has(kernel)) {
         this._registered.add(kernel);
-        kernel.registerCommTarget(COMM_TARGET, (comm, msg) => this.onOpen(kernel, comm, msg));
+        kernel.registerCommTarget(COMM_TARGET, (comm, msg) =>
+          this.onOpen(kernel, comm, msg)
+        );
       }
     };
     panel.sessionContext.kernelChanged.connect(register);
@@ -80,20 +82,29 @@ export class KernelBridge {
     comm: Kernel.IComm,
     data: Data
   ): Promise<void> {
-    if (!data || data.protocol !== PROTOCOL || !addressedTo(data, FRONTEND_ID)) {
+    if (
+      !data ||
+      data.protocol !== PROTOCOL ||
+      !addressedTo(data, FRONTEND_ID)
+    ) {
       return;
     }
     if (data.type === 'hello') {
       this.sayHello(kernel, comm);
     } else if (data.type === 'track') {
       for (const panel of this.host.panelsFor(kernel)) {
-        const block = { ...((panel.model?.getMetadata('sigstore') as Data) ?? {}) };
+        const block = {
+          ...((panel.model?.getMetadata('sigstore') as Data) ?? {})
+        };
         block.tracked = Array.isArray(data.tracked) ? data.tracked : [];
         panel.model?.setMetadata('sigstore', block);
       }
     } else if (data.type === 'sign') {
       await this.onSign(kernel, comm, data);
-    } else if ((data.type === 'signature' || data.type === 'error') && data.request_id) {
+    } else if (
+      (data.type === 'signature' || data.type === 'error') &&
+      data.request_id
+    ) {
       const waiter = this._waiting.get(data.request_id);
       if (waiter) {
         this._waiting.delete(data.request_id);
@@ -102,11 +113,21 @@ export class KernelBridge {
     }
   }
 
-  private async onSign(kernel: Kernel.IKernelConnection, comm: Kernel.IComm, data: Data): Promise<void> {
+  private async onSign(
+    kernel: Kernel.IKernelConnection,
+    comm: Kernel.IComm,
+    data: Data
+  ): Promise<void> {
     const requestId = String(data.request_id ?? '');
     const panels = this.host.panelsFor(kernel);
     const reply = (type: string, extra: Data) =>
-      comm.send({ type, protocol: PROTOCOL, request_id: requestId, frontend_id: FRONTEND_ID, ...extra });
+      comm.send({
+        type,
+        protocol: PROTOCOL,
+        request_id: requestId,
+        frontend_id: FRONTEND_ID,
+        ...extra
+      });
     const panel = panels[0];
     if (!panel || !panel.model) {
       reply('decline', { message: 'no notebook is open on this kernel here' });
@@ -114,7 +135,9 @@ export class KernelBridge {
     }
     const path = panel.context.localPath;
     if (isUntitled(path)) {
-      reply('decline', { message: `${path || 'this notebook'} has no name yet: save it under a name first` });
+      reply('decline', {
+        message: `${path || 'this notebook'} has no name yet: save it under a name first`
+      });
       return;
     }
     try {
@@ -129,14 +152,18 @@ export class KernelBridge {
           reply('model', { path, content: snapshot });
         });
         if (answer.type === 'error') {
-          throw new Error(String(answer.message ?? 'the kernel could not sign'));
+          throw new Error(
+            String(answer.message ?? 'the kernel could not sign')
+          );
         }
         block = answer.sigstore;
         identity = answer.identity ?? null;
       } else {
         await this.host.ensureIdentity();
         const outputs = (Array.isArray(data.outputs) ? data.outputs : [])
-          .map((rel: unknown) => (typeof rel === 'string' ? resolveRelative(path, rel) : null))
+          .map((rel: unknown) =>
+            typeof rel === 'string' ? resolveRelative(path, rel) : null
+          )
           .filter((p: string | null): p is string => !!p);
         const response = await postAPI<ISignResponse>('sign', {
           path,
@@ -150,16 +177,29 @@ export class KernelBridge {
       }
       await applySignature(panel, block, fingerprint);
       const message = `signed by ${identity ?? 'you'} and saved`;
-      reply('result', { status: 'signed', saved: true, path, identity, message });
+      reply('result', {
+        status: 'signed',
+        saved: true,
+        path,
+        identity,
+        message
+      });
       Notification.success(`${path}: ${message}`, { autoClose: 5000 });
     } catch (error) {
       if (error instanceof Cancelled) {
-        reply('result', { status: 'cancelled', saved: false, path, message: 'cancelled by the user' });
+        reply('result', {
+          status: 'cancelled',
+          saved: false,
+          path,
+          message: 'cancelled by the user'
+        });
         return;
       }
       const message = (error as Error).message;
       reply('result', { status: 'failed', saved: false, path, message });
-      Notification.error(`${path}: not signed: ${message}`, { autoClose: false });
+      Notification.error(`${path}: not signed: ${message}`, {
+        autoClose: false
+      });
     }
   }
 
@@ -191,7 +231,9 @@ export function settled(
     let quiet = 0;
     const check = () => {
       const busy = panel.content.widgets.some(
-        cell => cell.model.type === 'code' && (cell.model as any).executionState === 'running'
+        cell =>
+          cell.model.type === 'code' &&
+          (cell.model as any).executionState === 'running'
       );
       quiet = !busy && kernel.status === 'idle' ? quiet + 1 : 0;
       // the parent's idle status may have come before we listened: a quiet second settles too

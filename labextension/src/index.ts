@@ -28,7 +28,10 @@ export namespace CommandIDs {
 const SHIELD_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="16" height="16"><path class="jp-icon3" fill="#616161" d="M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3zm-1.2 14.2-3.5-3.5 1.4-1.4 2.1 2.1 4.9-4.9 1.4 1.4-6.3 6.3z"/></svg>';
 
-export const shieldIcon = new LabIcon({ name: 'jupyter-sigstore:shield', svgstr: SHIELD_SVG });
+export const shieldIcon = new LabIcon({
+  name: 'jupyter-sigstore:shield',
+  svgstr: SHIELD_SVG
+});
 
 interface ISettings {
   autoVerify: boolean;
@@ -38,10 +41,16 @@ interface ISettings {
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Verify Sigstore provenance of notebooks on open; sign them from a sidebar.',
+  description:
+    'Verify Sigstore provenance of notebooks on open; sign them from a sidebar.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette, ILayoutRestorer, IDefaultFileBrowser],
+  optional: [
+    ISettingRegistry,
+    ICommandPalette,
+    ILayoutRestorer,
+    IDefaultFileBrowser
+  ],
   activate: async (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
@@ -50,19 +59,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     browser: IDefaultFileBrowser | null
   ) => {
-    const settings: ISettings = { autoVerify: true, instance: 'server', defaultOutputs: [] };
+    const settings: ISettings = {
+      autoVerify: true,
+      instance: 'server',
+      defaultOutputs: []
+    };
     if (registry) {
       try {
         const loaded = await registry.load(PLUGIN_ID);
         const update = () => {
           settings.autoVerify = loaded.get('autoVerify').composite as boolean;
           settings.instance = loaded.get('instance').composite as string;
-          settings.defaultOutputs = (loaded.get('defaultOutputs').composite as string[]) ?? [];
+          settings.defaultOutputs =
+            (loaded.get('defaultOutputs').composite as string[]) ?? [];
         };
         update();
         loaded.changed.connect(update);
       } catch (error) {
-        Notification.warning(`jupyter-sigstore: settings not loaded (${(error as Error).message})`);
+        Notification.warning(
+          `jupyter-sigstore: settings not loaded (${(error as Error).message})`
+        );
       }
     }
     const verifier = new ProvenanceVerifier({
@@ -80,7 +96,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return;
       }
       showSidebar();
-      const selected = browser ? Array.from(browser.selectedItems()).map(i => i.path) : [];
+      const selected = browser
+        ? Array.from(browser.selectedItems()).map(i => i.path)
+        : [];
       const signed = await signPanel(panel, {
         contents: app.serviceManager.contents,
         defaultOutputs: settings.defaultOutputs,
@@ -105,7 +123,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const bridge = new KernelBridge({
       instance: () => settings.instance,
       panelsFor: kernel =>
-        tracker.filter(p => p.sessionContext.session?.kernel === kernel && !!p.model),
+        tracker.filter(
+          p => p.sessionContext.session?.kernel === kernel && !!p.model
+        ),
       ensureIdentity: async () => {
         const login = await getAPI<ILoginStatus>('login');
         if (login.identity) {
@@ -151,13 +171,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: showSidebar
     });
     if (palette) {
-      for (const command of [CommandIDs.sign, CommandIDs.verify, CommandIDs.showSidebar]) {
+      for (const command of [
+        CommandIDs.sign,
+        CommandIDs.verify,
+        CommandIDs.showSidebar
+      ]) {
         palette.addItem({ command, category: 'Sigstore' });
       }
     }
-    app.contextMenu.addItem({ command: CommandIDs.sign, selector: '.jp-Notebook', rank: 90 });
-    app.contextMenu.addItem({ command: CommandIDs.verify, selector: '.jp-Notebook', rank: 91 });
-
+    app.contextMenu.addItem({
+      command: CommandIDs.sign,
+      selector: '.jp-Notebook',
+      rank: 90
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.verify,
+      selector: '.jp-Notebook',
+      rank: 91
+    });
   }
 };
 

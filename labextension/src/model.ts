@@ -4,11 +4,7 @@
  */
 
 export type Status =
-  | 'verified'
-  | 'untrusted-signer'
-  | 'modified'
-  | 'invalid'
-  | 'unsigned';
+  'verified' | 'untrusted-signer' | 'modified' | 'invalid' | 'unsigned';
 
 export interface ISignatureReport {
   source: string;
@@ -96,7 +92,12 @@ export interface ILoginStatus {
   issuer: string | null;
   source: string | null;
   expires_in: number | null;
-  methods: { ambient: boolean; browser: boolean; device: boolean; oob: boolean };
+  methods: {
+    ambient: boolean;
+    browser: boolean;
+    device: boolean;
+    oob: boolean;
+  };
 }
 
 /** What the badge shows. `state` adds the states that are not verdicts. */
@@ -185,8 +186,15 @@ export function logLink(sig: ISignatureReport): string | null {
 }
 
 /** Indices (in the current notebook) of cells that are modified or added since signing. */
-export function changedCellIndices(report: IVerificationReport | null): number[] {
-  if (!report || (report.status !== 'modified' && report.status !== 'verified' && report.status !== 'untrusted-signer')) {
+export function changedCellIndices(
+  report: IVerificationReport | null
+): number[] {
+  if (
+    !report ||
+    (report.status !== 'modified' &&
+      report.status !== 'verified' &&
+      report.status !== 'untrusted-signer')
+  ) {
     return [];
   }
   return report.cells
@@ -196,8 +204,12 @@ export function changedCellIndices(report: IVerificationReport | null): number[]
 
 /** One human line per changed cell, e.g. "Cell 3 (code): modified". Numbers are 1-based. */
 export function describeCell(cell: ICellReport): string {
-  const n = (cell.status === 'removed' ? cell.signed_index ?? cell.index : cell.index) + 1;
-  const what = cell.status === 'removed' ? 'removed since signing' : cell.status;
+  const n =
+    (cell.status === 'removed'
+      ? (cell.signed_index ?? cell.index)
+      : cell.index) + 1;
+  const what =
+    cell.status === 'removed' ? 'removed since signing' : cell.status;
   return `Cell ${n} (${cell.cell_type}): ${what}`;
 }
 
@@ -211,11 +223,16 @@ export function dirname(path: string): string {
  * Join a notebook-relative POSIX path onto the notebook's folder, giving a contents path;
  * null when it would leave the server root.
  */
-export function resolveRelative(notebookPath: string, rel: string): string | null {
+export function resolveRelative(
+  notebookPath: string,
+  rel: string
+): string | null {
   if (!rel || rel.startsWith('/')) {
     return null;
   }
-  const parts = dirname(notebookPath).split('/').filter(p => p);
+  const parts = dirname(notebookPath)
+    .split('/')
+    .filter(p => p);
   for (const part of rel.split('/')) {
     if (part === '' || part === '.') {
       continue;
@@ -271,7 +288,12 @@ export function defaultOutputs(
  */
 export function contentFingerprint(content: unknown): string {
   const copy = JSON.parse(JSON.stringify(content ?? null));
-  if (copy && typeof copy === 'object' && copy.metadata && typeof copy.metadata === 'object') {
+  if (
+    copy &&
+    typeof copy === 'object' &&
+    copy.metadata &&
+    typeof copy.metadata === 'object'
+  ) {
     delete copy.metadata.sigstore;
   }
   return stableStringify(copy);
@@ -292,7 +314,10 @@ function stableStringify(value: unknown): string {
 }
 
 /** Whether a kernel comm message (docs/kernel-protocol.md) is meant for the front end `frontendId`. */
-export function addressedTo(data: { to?: unknown }, frontendId: string): boolean {
+export function addressedTo(
+  data: { to?: unknown },
+  frontendId: string
+): boolean {
   return data.to === undefined || data.to === null || data.to === frontendId;
 }
 
@@ -306,7 +331,12 @@ export function isUntitled(path: string): boolean {
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`no answer from the server after ${Math.round(ms / 1000)} s`)),
+      () =>
+        reject(
+          new Error(
+            `no answer from the server after ${Math.round(ms / 1000)} s`
+          )
+        ),
       ms
     );
     promise.then(

@@ -44,7 +44,9 @@ export class ProvenanceSidebar extends Widget {
     const heading = el('h2', 'jp-sigstore-heading', 'Sigstore provenance');
     root.append(heading);
     if (!panel) {
-      root.append(el('p', 'jp-sigstore-muted', 'Open a notebook to see its signatures.'));
+      root.append(
+        el('p', 'jp-sigstore-muted', 'Open a notebook to see its signatures.')
+      );
       return;
     }
     root.append(el('div', 'jp-sigstore-path', panel.context.localPath));
@@ -60,7 +62,10 @@ export class ProvenanceSidebar extends Widget {
     const status = el('div', 'jp-sigstore-status', '');
     status.dataset.status = info.state;
     status.setAttribute('role', 'status');
-    status.append(el('strong', '', info.label), el('div', 'jp-sigstore-summary', info.title));
+    status.append(
+      el('strong', '', info.label),
+      el('div', 'jp-sigstore-summary', info.title)
+    );
     root.append(status);
 
     const buttons = el('div', 'jp-sigstore-actions', '');
@@ -75,7 +80,9 @@ export class ProvenanceSidebar extends Widget {
     const policy = response?.policy;
     const policySection = section('Trust policy');
     if (policy?.error) {
-      policySection.append(el('p', 'jp-sigstore-error', `Policy not usable: ${policy.error}`));
+      policySection.append(
+        el('p', 'jp-sigstore-error', `Policy not usable: ${policy.error}`)
+      );
     } else if (policy?.source) {
       policySection.append(el('p', '', `From ${policy.source}:`));
       const list = el('ul', '', '');
@@ -100,7 +107,9 @@ export class ProvenanceSidebar extends Widget {
     }
     const sigs = section(`Signatures (${report.signatures.length})`);
     if (!report.signatures.length) {
-      sigs.append(el('p', 'jp-sigstore-muted', 'This notebook carries no signature.'));
+      sigs.append(
+        el('p', 'jp-sigstore-muted', 'This notebook carries no signature.')
+      );
     }
     for (const sig of report.signatures) {
       sigs.append(signatureCard(sig));
@@ -196,9 +205,14 @@ function signatureCard(sig: ISignatureReport): HTMLElement {
   }
   rows.push([
     'Policy',
-    sig.trusted_as.length ? `trusted as ${sig.trusted_as.join(', ')}` : 'not trusted by the policy'
+    sig.trusted_as.length
+      ? `trusted as ${sig.trusted_as.join(', ')}`
+      : 'not trusted by the policy'
   ]);
-  rows.push(['Covers', sig.covers_current ? 'this version' : 'an earlier version']);
+  rows.push([
+    'Covers',
+    sig.covers_current ? 'this version' : 'an earlier version'
+  ]);
   const dl = document.createElement('dl');
   for (const [k, v] of rows) {
     const dt = el('dt', '', k);

@@ -14,7 +14,8 @@ import {
   relativeTo
 } from './model';
 
-export type IdentityChoice = 'session' | 'ambient' | 'browser' | 'device' | 'oob' | 'token';
+export type IdentityChoice =
+  'session' | 'ambient' | 'browser' | 'device' | 'oob' | 'token';
 
 export interface ISignChoices {
   outputs: string[];
@@ -50,7 +51,11 @@ export async function candidateOutputs(
       }
       if (item.type === 'directory' && depth < 2) {
         await walk(item.path, depth + 1);
-      } else if (item.type !== 'directory' && item.type !== 'notebook' && found.length < 500) {
+      } else if (
+        item.type !== 'directory' &&
+        item.type !== 'notebook' &&
+        found.length < 500
+      ) {
         found.push(item.path);
       }
     }
@@ -81,7 +86,8 @@ export class SignDialogBody extends Widget {
     const all = Array.from(new Set([...preselected, ...candidates]));
     if (!all.length) {
       const none = document.createElement('p');
-      none.textContent = 'No files beside the notebook; only the notebook will be signed.';
+      none.textContent =
+        'No files beside the notebook; only the notebook will be signed.';
       fieldset.append(none);
     }
     for (const path of all) {
@@ -91,7 +97,10 @@ export class SignDialogBody extends Widget {
       box.type = 'checkbox';
       box.value = path;
       box.checked = preselected.includes(path);
-      label.append(box, document.createTextNode(` ${relativeTo(notebookPath, path)}`));
+      label.append(
+        box,
+        document.createTextNode(` ${relativeTo(notebookPath, path)}`)
+      );
       fieldset.append(label);
       this._boxes.push(box);
     }
@@ -104,8 +113,16 @@ export class SignDialogBody extends Widget {
     const options: [IdentityChoice, string, boolean][] = [
       ['session', `Signed in as ${login.identity}`, !!login.identity],
       ['ambient', "The server's ambient credentials", login.methods.ambient],
-      ['browser', 'Sign in with the browser (redirect back here)', login.methods.browser],
-      ['device', 'Sign in with a code on any device (remote servers)', login.methods.device],
+      [
+        'browser',
+        'Sign in with the browser (redirect back here)',
+        login.methods.browser
+      ],
+      [
+        'device',
+        'Sign in with a code on any device (remote servers)',
+        login.methods.device
+      ],
       ['oob', 'Sign in out of band (paste a code)', login.methods.oob],
       ['token', 'Paste an identity token', true]
     ];
@@ -164,7 +181,12 @@ async function followFlow(flow: ILoginFlow): Promise<string> {
     window.open(flow.auth_url, '_blank', 'noopener');
   } else if (flow.kind === 'device') {
     text.append('Open ');
-    text.append(anchor(flow.verification_uri_complete || flow.verification_uri || '', flow.verification_uri ?? ''));
+    text.append(
+      anchor(
+        flow.verification_uri_complete || flow.verification_uri || '',
+        flow.verification_uri ?? ''
+      )
+    );
     text.append(' in any browser and enter the code ');
     const code = document.createElement('code');
     code.className = 'jp-sigstore-userCode';
@@ -205,7 +227,11 @@ async function followFlow(flow: ILoginFlow): Promise<string> {
           return;
         }
       } catch (error) {
-        settled = { ...flow, status: 'failed', error: (error as Error).message };
+        settled = {
+          ...flow,
+          status: 'failed',
+          error: (error as Error).message
+        };
         dialog.resolve(0);
         return;
       }
@@ -216,11 +242,15 @@ async function followFlow(flow: ILoginFlow): Promise<string> {
   stop = true;
   await polling;
   if (!settled && flow.kind === 'oob' && result.button.accept && codeInput) {
-    settled = await postAPI<ILoginFlow>(`login/flows/${flow.id}`, { code: codeInput.value });
+    settled = await postAPI<ILoginFlow>(`login/flows/${flow.id}`, {
+      code: codeInput.value
+    });
   }
   const final = settled as ILoginFlow | null;
   if (!final) {
-    await requestAPI(`login/flows/${flow.id}`, { method: 'DELETE' }).catch(() => undefined);
+    await requestAPI(`login/flows/${flow.id}`, { method: 'DELETE' }).catch(
+      () => undefined
+    );
     throw new Cancelled();
   }
   if (final.status !== 'done') {
@@ -282,7 +312,10 @@ export interface ISignOptions {
 }
 
 /** The "Sign notebook" command: dialog, sign-in, sign the editor's model, apply and save. */
-export async function signPanel(panel: NotebookPanel, options: ISignOptions): Promise<boolean> {
+export async function signPanel(
+  panel: NotebookPanel,
+  options: ISignOptions
+): Promise<boolean> {
   const context = panel.context;
   await context.ready;
   const path = context.localPath;
@@ -320,10 +353,14 @@ export async function signPanel(panel: NotebookPanel, options: ISignOptions): Pr
     return await signWithChoices(panel, choices);
   } catch (error) {
     if (error instanceof Cancelled) {
-      Notification.info('Signing cancelled; the notebook is unchanged.', { autoClose: 4000 });
+      Notification.info('Signing cancelled; the notebook is unchanged.', {
+        autoClose: 4000
+      });
       return false;
     }
-    Notification.error(`Not signed: ${(error as Error).message}`, { autoClose: false });
+    Notification.error(`Not signed: ${(error as Error).message}`, {
+      autoClose: false
+    });
     return false;
   }
 }
@@ -340,7 +377,9 @@ export async function signWithChoices(
   const model = panel.model!;
   const snapshot = model.toJSON();
   const fingerprint = contentFingerprint(snapshot);
-  const pending = Notification.emit('Signing with Sigstore…', 'in-progress', { autoClose: false });
+  const pending = Notification.emit('Signing with Sigstore…', 'in-progress', {
+    autoClose: false
+  });
   let response: ISignResponse;
   try {
     response = await postAPI<ISignResponse>('sign', {
@@ -354,7 +393,9 @@ export async function signWithChoices(
     Notification.dismiss(pending);
   }
   await applySignature(panel, response.sigstore, fingerprint);
-  Notification.success(`Signed by ${response.identity} and saved.`, { autoClose: 5000 });
+  Notification.success(`Signed by ${response.identity} and saved.`, {
+    autoClose: 5000
+  });
   return true;
 }
 
@@ -366,7 +407,9 @@ export async function applySignature(
 ): Promise<void> {
   const model = panel.model!;
   if (contentFingerprint(model.toJSON()) !== fingerprint) {
-    throw new Error('the notebook changed while it was being signed; nothing was applied, sign it again');
+    throw new Error(
+      'the notebook changed while it was being signed; nothing was applied, sign it again'
+    );
   }
   model.setMetadata('sigstore', block as any);
   await panel.context.save();

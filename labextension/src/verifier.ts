@@ -38,7 +38,9 @@ export class ProvenanceVerifier {
 
   /** The state of a panel (idle until the first verification). */
   stateOf(panel: NotebookPanel): IPanelState {
-    return this._states.get(panel) ?? { state: 'idle', response: null, error: null };
+    return (
+      this._states.get(panel) ?? { state: 'idle', response: null, error: null }
+    );
   }
 
   /** Start watching a newly opened notebook panel. */
@@ -55,14 +57,20 @@ export class ProvenanceVerifier {
     });
     context.saveState.connect((_, state) => {
       if (state === 'completed') {
-        this._lastModified.set(panel, context.contentsModel?.last_modified ?? '');
+        this._lastModified.set(
+          panel,
+          context.contentsModel?.last_modified ?? ''
+        );
         runIfAuto();
       }
     });
     context.pathChanged.connect(runIfAuto);
     panel.content.modelContentChanged.connect(() => this.applyMarkers(panel));
     const interval = this.options.pollInterval ?? 10000;
-    const timer = window.setInterval(() => void this.checkDisk(panel), interval);
+    const timer = window.setInterval(
+      () => void this.checkDisk(panel),
+      interval
+    );
     panel.disposed.connect(() => {
       window.clearInterval(timer);
       this._states.delete(panel);
@@ -92,7 +100,11 @@ export class ProvenanceVerifier {
         error: response.error
       };
     } catch (error) {
-      next = { state: 'error', response: null, error: (error as Error).message };
+      next = {
+        state: 'error',
+        response: null,
+        error: (error as Error).message
+      };
     }
     if (this._seq.get(panel) !== seq || panel.isDisposed) {
       return; // a newer verification is running
@@ -127,7 +139,9 @@ export class ProvenanceVerifier {
       return;
     }
     try {
-      const model = await this.options.contents.get(context.path, { content: false });
+      const model = await this.options.contents.get(context.path, {
+        content: false
+      });
       const known = this._lastModified.get(panel);
       if (known !== undefined && model.last_modified !== known) {
         this._lastModified.set(panel, model.last_modified);

@@ -15,7 +15,9 @@ import {
   withTimeout
 } from '../model';
 
-function report(overrides: Partial<IVerificationReport> = {}): IVerificationReport {
+function report(
+  overrides: Partial<IVerificationReport> = {}
+): IVerificationReport {
   return {
     version: 1,
     notebook: 'work/analysis.ipynb',
@@ -37,8 +39,20 @@ function report(overrides: Partial<IVerificationReport> = {}): IVerificationRepo
       }
     ],
     cells: [
-      { index: 0, status: 'ok', cell_type: 'markdown', cell_id: 'a', signed_index: 0 },
-      { index: 1, status: 'ok', cell_type: 'code', cell_id: 'b', signed_index: 1 }
+      {
+        index: 0,
+        status: 'ok',
+        cell_type: 'markdown',
+        cell_id: 'a',
+        signed_index: 0
+      },
+      {
+        index: 1,
+        status: 'ok',
+        cell_type: 'code',
+        cell_id: 'b',
+        signed_index: 1
+      }
     ],
     outputs: [],
     notebook_changes: [],
@@ -48,7 +62,10 @@ function report(overrides: Partial<IVerificationReport> = {}): IVerificationRepo
   };
 }
 
-function response(r: IVerificationReport | null, error: string | null = null): IVerifyResponse {
+function response(
+  r: IVerificationReport | null,
+  error: string | null = null
+): IVerifyResponse {
   return {
     path: 'work/analysis.ipynb',
     report: r,
@@ -67,16 +84,18 @@ describe('badgeInfo', () => {
   });
 
   it('says modified, invalid, unsigned and untrusted in words', () => {
-    expect(badgeInfo(response(report({ status: 'modified' }))).label).toBe('Modified');
-    expect(badgeInfo(response(report({ status: 'invalid', signatures: [] }))).label).toBe(
-      'Invalid signature'
+    expect(badgeInfo(response(report({ status: 'modified' }))).label).toBe(
+      'Modified'
     );
-    expect(badgeInfo(response(report({ status: 'unsigned', signatures: [] }))).label).toBe(
-      'Unsigned'
-    );
-    expect(badgeInfo(response(report({ status: 'untrusted-signer' }))).label).toBe(
-      'Untrusted signer: alice@example.com'
-    );
+    expect(
+      badgeInfo(response(report({ status: 'invalid', signatures: [] }))).label
+    ).toBe('Invalid signature');
+    expect(
+      badgeInfo(response(report({ status: 'unsigned', signatures: [] }))).label
+    ).toBe('Unsigned');
+    expect(
+      badgeInfo(response(report({ status: 'untrusted-signer' }))).label
+    ).toBe('Untrusted signer: alice@example.com');
   });
 
   it('explains why a notebook could not be verified', () => {
@@ -85,14 +104,18 @@ describe('badgeInfo', () => {
     expect(info.label).toBe('Not verified');
     expect(info.title).toBe('broken.ipynb is not valid JSON');
     expect(info.aria).toContain('not valid JSON');
-    expect(badgeInfo(null, 'error', 'cannot reach the Jupyter server').title).toBe(
-      'cannot reach the Jupyter server'
-    );
+    expect(
+      badgeInfo(null, 'error', 'cannot reach the Jupyter server').title
+    ).toBe('cannot reach the Jupyter server');
     expect(badgeInfo(null, 'checking').label).toBe('Checking…');
   });
 
   it('never trusts what a notebook claims: only the report status counts', () => {
-    const r = report({ status: 'unsigned', signatures: [], summary: 'verified!' });
+    const r = report({
+      status: 'unsigned',
+      signatures: [],
+      summary: 'verified!'
+    });
     expect(badgeInfo(response(r)).state).toBe('unsigned');
   });
 });
@@ -101,7 +124,11 @@ describe('signers', () => {
   it('lists valid identities once', () => {
     const r = report();
     r.signatures.push({ ...r.signatures[0] });
-    r.signatures.push({ ...r.signatures[0], valid: false, identity: 'mallory@example.com' });
+    r.signatures.push({
+      ...r.signatures[0],
+      valid: false,
+      identity: 'mallory@example.com'
+    });
     expect(signers(r)).toEqual(['alice@example.com']);
   });
 });
@@ -126,10 +153,34 @@ describe('changed cells', () => {
   const r = report({
     status: 'modified',
     cells: [
-      { index: 0, status: 'ok', cell_type: 'markdown', cell_id: null, signed_index: 0 },
-      { index: 1, status: 'modified', cell_type: 'code', cell_id: null, signed_index: 1 },
-      { index: 2, status: 'added', cell_type: 'code', cell_id: null, signed_index: null },
-      { index: 3, status: 'removed', cell_type: 'code', cell_id: null, signed_index: 3 }
+      {
+        index: 0,
+        status: 'ok',
+        cell_type: 'markdown',
+        cell_id: null,
+        signed_index: 0
+      },
+      {
+        index: 1,
+        status: 'modified',
+        cell_type: 'code',
+        cell_id: null,
+        signed_index: 1
+      },
+      {
+        index: 2,
+        status: 'added',
+        cell_type: 'code',
+        cell_id: null,
+        signed_index: null
+      },
+      {
+        index: 3,
+        status: 'removed',
+        cell_type: 'code',
+        cell_id: null,
+        signed_index: 3
+      }
     ]
   });
   it('marks modified and added cells (removed ones no longer exist)', () => {
@@ -141,14 +192,20 @@ describe('changed cells', () => {
   });
   it('describes cells with 1-based numbers', () => {
     expect(describeCell(r.cells[1])).toBe('Cell 2 (code): modified');
-    expect(describeCell(r.cells[3])).toBe('Cell 4 (code): removed since signing');
+    expect(describeCell(r.cells[3])).toBe(
+      'Cell 4 (code): removed since signing'
+    );
   });
 });
 
 describe('paths', () => {
   it('resolves notebook-relative paths without leaving the root', () => {
-    expect(resolveRelative('work/a.ipynb', 'results.csv')).toBe('work/results.csv');
-    expect(resolveRelative('work/a.ipynb', './figs/x.png')).toBe('work/figs/x.png');
+    expect(resolveRelative('work/a.ipynb', 'results.csv')).toBe(
+      'work/results.csv'
+    );
+    expect(resolveRelative('work/a.ipynb', './figs/x.png')).toBe(
+      'work/figs/x.png'
+    );
     expect(resolveRelative('work/a.ipynb', '../top.csv')).toBe('top.csv');
     expect(resolveRelative('a.ipynb', '../etc/passwd')).toBeNull();
     expect(resolveRelative('a.ipynb', '/etc/passwd')).toBeNull();
@@ -157,7 +214,9 @@ describe('paths', () => {
   });
 
   it('preselects default and tracked outputs once', () => {
-    const metadata = { sigstore: { tracked: ['results.csv', 'figs/x.png', 42] } };
+    const metadata = {
+      sigstore: { tracked: ['results.csv', 'figs/x.png', 42] }
+    };
     expect(defaultOutputs('work/a.ipynb', ['results.csv'], metadata)).toEqual([
       'work/results.csv',
       'work/figs/x.png'
@@ -168,7 +227,10 @@ describe('paths', () => {
 
 describe('contentFingerprint', () => {
   it('ignores metadata.sigstore and key order, sees every other change', () => {
-    const a = { cells: [{ source: 'x' }], metadata: { kernelspec: { name: 'p' } } };
+    const a = {
+      cells: [{ source: 'x' }],
+      metadata: { kernelspec: { name: 'p' } }
+    };
     const b = {
       metadata: { sigstore: { signatures: [] }, kernelspec: { name: 'p' } },
       cells: [{ source: 'x' }]
@@ -196,7 +258,9 @@ describe('kernel comm helpers', () => {
 describe('withTimeout', () => {
   it('passes answers through and gives up on silence', async () => {
     await expect(withTimeout(Promise.resolve(3), 1000)).resolves.toBe(3);
-    await expect(withTimeout(Promise.reject(new Error('no')), 1000)).rejects.toThrow('no');
+    await expect(
+      withTimeout(Promise.reject(new Error('no')), 1000)
+    ).rejects.toThrow('no');
     await expect(withTimeout(new Promise(() => undefined), 10)).rejects.toThrow(
       'no answer from the server'
     );
