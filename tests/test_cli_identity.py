@@ -144,23 +144,17 @@ def test_interactive_out_of_band_login(
     """`--oauth-force-oob` on a terminal: the URL is printed, the user pastes the code back."""
     monkeypatch.chdir(example)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    sigstore_instance.set_login_identity("oob@example.com")
 
     def user_pastes_code(prompt: str = "") -> str:  # the person at the terminal, with a browser
         link = re.search(r"(http://\S+)", capsys.readouterr().err)
         assert link is not None
-        page = requests.get(link.group(1), timeout=30).text
-        code = re.search(r'<pre id="code">([^<]+)</pre>', page)
-        assert code is not None
-        return code.group(1)
+        return sigstore_instance.oob_code(link.group(1))
 
     monkeypatch.setattr("builtins.input", user_pastes_code)
-    try:
+    with sigstore_instance.login_as("oob@example.com"):
         capsys.readouterr()
         rc = main(["sign", "analysis.ipynb", "--trust-config", str(trust_config), "--oauth-force-oob"])
         out = capsys.readouterr().out
-    finally:
-        sigstore_instance.set_login_identity("alice@example.com")
     assert rc == 0
     assert "signed analysis.ipynb as oob@example.com" in out
 
@@ -175,7 +169,6 @@ def test_interactive_browser_login_refused(
     """The user refuses consent in the browser: one clear line, nothing written."""
     monkeypatch.chdir(example)
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    sigstore_instance.set_login_identity(None)  # the issuer answers access_denied
 
     def browser(url: str) -> bool:
         requests.get(url, timeout=30)
@@ -183,12 +176,10 @@ def test_interactive_browser_login_refused(
 
     monkeypatch.setattr("webbrowser.open", browser)
     before = (example / "analysis.ipynb").read_bytes()
-    try:
+    with sigstore_instance.login_as(None):  # the issuer answers access_denied
         capsys.readouterr()
         rc = main(["sign", "analysis.ipynb", "--trust-config", str(trust_config)])
         err = capsys.readouterr().err
-    finally:
-        sigstore_instance.set_login_identity("alice@example.com")
     assert rc == 1
     # sigstore's own "Waiting for browser interaction..." precedes our one error line
     assert err.strip().splitlines()[-1] == (

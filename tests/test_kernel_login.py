@@ -10,20 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from kernel_harness import NotebookDriver
 
 from jupyter_sigstore.errors import IdentityError
 from jupyter_sigstore.kernel_login import KernelIdentity, LoginPrompt
 from jupyter_sigstore.testing import LocalSigstore
 from jupyter_sigstore.trust import Instance
-
-
-def _code_from_page(url: str) -> str:
-    page = requests.get(url, timeout=10).text
-    match = re.search(r'<pre id="code">([^<]+)</pre>', page)
-    assert match, page
-    return match.group(1)
 
 
 def test_device_flow_approved(sigstore_instance: LocalSigstore, trust_config: Path) -> None:
@@ -62,7 +54,7 @@ def test_oob_flow_in_process(sigstore_instance: LocalSigstore, trust_config: Pat
         method="oob",
         timeout=30,
         show=lambda p: urls.append(p.url),
-        ask_code=lambda prompt: _code_from_page(urls[-1]),
+        ask_code=lambda prompt: sigstore_instance.oob_code(urls[-1]),
     )
     assert login.identity == "alice@example.com" and login.source == "out-of-band login"
     with pytest.raises(IdentityError, match="no code was entered"):
@@ -115,7 +107,11 @@ def test_oob_login_in_kernel_keeps_token_out_of_everything(
         if match:
             urls.append(match.group(1))
 
-    cell = d.run("%sigstore login --oob", on_output=on_output, stdin=lambda prompt: _code_from_page(urls[-1]))
+    cell = d.run(
+        "%sigstore login --oob",
+        on_output=on_output,
+        stdin=lambda prompt: sigstore_instance.oob_code(urls[-1]),
+    )
     assert "logged in as alice@example.com" in d.text(cell), d.text(cell)
     cell = d.run("%sigstore whoami")
     assert "alice@example.com" in d.text(cell) and "out-of-band login" in d.text(cell)

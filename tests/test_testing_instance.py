@@ -398,10 +398,7 @@ def test_sigstore_out_of_band_flow(
     def fake_input(prompt: str = "") -> str:
         link = re.search(r"(http://\S+)", capsys.readouterr().err)
         assert link is not None
-        page = requests.get(link.group(1), timeout=30).text
-        code = re.search(r'<pre id="code">([^<]+)</pre>', page)
-        assert code is not None
-        return code.group(1)
+        return inst1.oob_code(link.group(1))
 
     monkeypatch.setattr("builtins.input", fake_input)
     token = Issuer(inst1.issuer_url).identity_token(force_oob=True)

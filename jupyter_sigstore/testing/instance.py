@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -16,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from .ca import FulcioCA, TimestampPKI, utc_now
 from .ctlog import CTLog, spki_der
 from .fulcio import Fulcio
-from .oidc import OIDCProvider
+from .oidc import OIDCProvider, oob_code_in
 from .rekor import RekorV1, RekorV2
 from .server import LoopbackServer
 from .tlog import MerkleLog
@@ -171,6 +173,26 @@ class LocalSigstore:
     def set_login_identity(self, identity: str | None) -> None:
         """Whom the authorization endpoint auto-approves (``None``: deny every request)."""
         self.oidc.login_identity = identity
+
+    @contextlib.contextmanager
+    def login_as(self, identity: str | None) -> Iterator[None]:
+        """Auto-approve sign-ins as ``identity`` (``None``: deny them) inside the block only."""
+        before = self.oidc.login_identity
+        self.oidc.login_identity = identity
+        try:
+            yield
+        finally:
+            self.oidc.login_identity = before
+
+    def oob_code(self, auth_url: str) -> str:
+        """Open an out-of-band authorization URL as a person's browser would and read the code shown."""
+        import requests
+
+        page = requests.get(auth_url, timeout=30).text
+        code = oob_code_in(page)
+        if code is None:
+            raise AssertionError(f"no verification code on the sign-in page: {page[:200]}")
+        return code
 
     def approve_device_code(self, user_code: str, identity: str | None = None) -> None:
         self.oidc.approve_device_code(user_code, identity)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import html
 import json
+import re
 import secrets
 import threading
 import time
@@ -19,9 +20,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ._http import Request, Response, html_response, json_response, redirect
 
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
+
+
+def oob_code_in(page: str) -> str | None:
+    """The verification code on this issuer's out-of-band approval page (what a person would copy)."""
+    found = _OOB_CODE.search(page)
+    return html.unescape(found.group(1)) if found else None
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 _CODE_LIFETIME = 120
+_OOB_CODE = re.compile(r'<pre id="code">([^<]+)</pre>')
 
 
 def identity_claims(identity: str) -> dict[str, Any]:

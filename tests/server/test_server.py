@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import urllib.parse
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from jupyter_sigstore.errors import IdentityError
 from jupyter_sigstore.identity import parse_token
 from jupyter_sigstore.signing import KeylessSigner, sign_notebook
 from jupyter_sigstore.testing import LocalSigstore
+from jupyter_sigstore.testing.oidc import oob_code_in
 from jupyter_sigstore.trust import Instance
 
 ISSUER_POLICY = """
@@ -490,7 +490,7 @@ async def test_browser_flow_refused_leaves_no_identity(
 async def test_out_of_band_flow(jp_fetch: Fetch, root: Path) -> None:
     flow = await post_json(jp_fetch, "login", "oob", body={})
     page = await _follow_authorization(flow["auth_url"])
-    assert re.search(r'<pre id="code">([^<]+)</pre>', page.body.decode())
+    assert oob_code_in(page.body.decode())
     failed = await post_json(jp_fetch, "login", "flows", flow["id"], body={"code": "wrong"})
     assert failed["status"] == "failed" and "invalid_grant" in failed["error"]
     code, message = await error_of(post_json(jp_fetch, "login", "flows", flow["id"], body={"code": "x"}))
@@ -498,7 +498,8 @@ async def test_out_of_band_flow(jp_fetch: Fetch, root: Path) -> None:
     assert (await get_json(jp_fetch, "login"))["identity"] is None
     flow2 = await post_json(jp_fetch, "login", "oob", body={})
     page = await _follow_authorization(flow2["auth_url"])
-    code = re.search(r'<pre id="code">([^<]+)</pre>', page.body.decode()).group(1)  # type: ignore[union-attr]
+    code = oob_code_in(page.body.decode())
+    assert code is not None
     done = await post_json(jp_fetch, "login", "flows", flow2["id"], body={"code": code})
     assert done["status"] == "done" and done["identity"] == "alice@example.com"
 
