@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BundleError, TrustConfigError, UsageError
+from .errors import BundleError, TrustConfigError, UsageError, first_line
 from .hashing import sha256_file
 from .textfiles import read_json
 
@@ -68,8 +68,9 @@ def load_trusted_root(path: str | Path | None, *, staging: bool = False) -> Trus
     try:
         return TrustedRoot.from_file(str(path))
     except Exception as exc:  # sigstore/pydantic raise assorted errors for a malformed root
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TrustConfigError(f"trusted root {path} is not a Sigstore trusted root: {first}") from None
+        raise TrustConfigError(
+            f"trusted root {path} is not a Sigstore trusted root: {first_line(exc)}"
+        ) from None
 
 
 def _subjects_match(payload: bytes, artifact: Artifact) -> str:
@@ -145,7 +146,7 @@ def _verify_certificate_bundle(
     try:
         bundle = Bundle.from_json(text)
     except Exception as exc:  # sigstore raises assorted errors for malformed bundles
-        raise BundleError(f"not a valid Sigstore bundle: {_first_line(exc)}") from None
+        raise BundleError(f"not a valid Sigstore bundle: {first_line(exc)}") from None
     try:
         verifier = Verifier(trusted_root=trusted_root)
         policy = Identity(identity=identity, issuer=issuer)
@@ -157,14 +158,9 @@ def _verify_certificate_bundle(
         hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=artifact.sha256)
         verifier.verify_artifact(hashed, bundle, policy)
     except SigstoreError as exc:
-        raise BundleError(f"verification failed: {_first_line(exc)}") from None
+        raise BundleError(f"verification failed: {first_line(exc)}") from None
     except BundleError:
         raise
     except Exception as exc:  # malformed inner data surfaces as assorted errors
-        raise BundleError(f"verification failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise BundleError(f"verification failed: {type(exc).__name__}: {first_line(exc)}") from None
     return BundleVerification(identity, "message signature")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

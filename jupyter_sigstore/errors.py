@@ -45,3 +45,25 @@ class PolicyError(SigstoreNotebookError):
 
 class KeyFileError(SigstoreNotebookError):
     """A local signing or verification key is missing, malformed, of an unsupported type, or locked."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a third-party exception's text (its type name if it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def validation_summary(exc: BaseException) -> str:
+    """One line for a (pydantic) validation error: where the first problem is and what it is;
+    any other exception gives its :func:`first_line`."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            details = errors()
+            first = details[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "document"
+            more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+            return f"{where}: {first.get('msg')}{more}"
+        except (IndexError, KeyError, TypeError, AttributeError):
+            pass
+    return first_line(exc)

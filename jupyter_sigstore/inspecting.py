@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .canonical import notebook_digest
+from .errors import first_line
 from .storage import load_notebook, read_signatures
 
 
@@ -77,7 +78,7 @@ def _claims(source: str, text: str) -> ClaimedSignature:
         if payload:
             claim.subjects = json.loads(base64.b64decode(payload)).get("subject", [])
     except Exception as exc:  # inspect shows whatever it can; verify is where errors matter
-        claim.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        claim.error = first_line(exc)
     return claim
 
 

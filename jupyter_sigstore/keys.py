@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from .errors import BundleError, KeyFileError
+from .errors import BundleError, KeyFileError, validation_summary
 from .policy import TrustedSigner, TrustPolicy
 
 if TYPE_CHECKING:
@@ -279,18 +279,6 @@ def _unb64(value: object, what: str) -> bytes:
 _URLSAFE = str.maketrans("-_", "+/")
 
 
-def _model_error(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        try:
-            first = errors()[0]
-            return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        except (IndexError, KeyError, TypeError):
-            pass
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _check_base64_fields(raw: dict[str, Any]) -> None:
     """The schema parser decodes base64 leniently (skipping stray characters): insist on clean base64
     for every field whose bytes are checked here."""
@@ -343,7 +331,7 @@ def verify_key_bundle(
     try:
         model = BundleModel.from_json(bundle_text)
     except Exception as exc:  # pydantic reports schema problems with its own exception types
-        raise BundleError(f"not a valid Sigstore bundle: {_model_error(exc)}") from None
+        raise BundleError(f"not a valid Sigstore bundle: {validation_summary(exc)}") from None
     if model.media_type not in (BUNDLE_V03, "application/vnd.dev.sigstore.bundle+json;version=0.3"):
         raise BundleError(f"public-key bundles must be bundle v0.3, not {model.media_type}")
     material = model.verification_material

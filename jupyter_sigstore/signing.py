@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import rfc8785
 
-from .errors import SigningError, UsageError
+from .errors import SigningError, UsageError, first_line
 from .outputs import OutputOptions, hash_outputs, select_outputs
 from .statement import OutputDigest, build_statement
 from .storage import (
@@ -66,15 +66,10 @@ class KeylessSigner:
             with context.signer(self.token, cache=True) as signer:
                 bundle = signer.sign_dsse(dsse.Statement(rfc8785.dumps(statement)))
         except SigstoreError as exc:
-            raise SigningError(f"signing failed: {_one_line(exc)}") from None
+            raise SigningError(f"signing failed: {first_line(exc)}") from None
         except OSError as exc:
             raise SigningError(f"signing failed: cannot reach the Sigstore instance ({exc})") from None
         return bundle.to_json()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import TrustConfigError
+from .errors import TrustConfigError, validation_summary
 from .textfiles import read_json
 
 if TYPE_CHECKING:
@@ -66,21 +66,5 @@ def _load_trust_config(path: Path) -> ClientTrustConfig:
         return ClientTrustConfig.from_json(text)
     except Exception as exc:  # sigstore raises assorted errors for a bad config
         raise TrustConfigError(
-            f"trust config {path} is not a Sigstore ClientTrustConfig: {_summary(exc)}"
+            f"trust config {path} is not a Sigstore ClientTrustConfig: {validation_summary(exc)}"
         ) from exc
-
-
-def _summary(exc: Exception) -> str:
-    """One line from a (possibly multi-line pydantic) error."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        try:
-            details = errors()
-            first = details[0]
-            where = ".".join(str(part) for part in first.get("loc", ())) or "document"
-            more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
-            return f"{where}: {first.get('msg')}{more}"
-        except Exception:
-            pass
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

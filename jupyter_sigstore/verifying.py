@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .canonical import NotebookDigest
 from .certinfo import SignerIdentity, signer_identity
-from .errors import BundleError
+from .errors import BundleError, first_line
 from .outputs import check_outputs
 from .policy import TrustPolicy
 from .report import CellReport, OutputReport, SignatureReport, Status, VerificationReport
@@ -124,15 +124,15 @@ def verify_bundle_text(
     try:
         bundle = Bundle.from_json(bundle_text)
     except Exception as exc:  # sigstore raises assorted errors on malformed bundles
-        raise BundleError(f"{source} is not a Sigstore bundle: {_first_line(exc)}") from None
+        raise BundleError(f"{source} is not a Sigstore bundle: {first_line(exc)}") from None
     try:
         # Identity is judged separately by the trust policy, so that a valid signature by someone
         # outside the policy reads "untrusted signer", not "invalid".
         payload_type, payload = _verifier(instance).verify_dsse(bundle, _IdentityJudgedByTrustPolicy())
     except SigstoreError as exc:
-        raise BundleError(f"signature does not verify: {_first_line(exc)}") from None
+        raise BundleError(f"signature does not verify: {first_line(exc)}") from None
     except Exception as exc:
-        raise BundleError(f"signature does not verify: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise BundleError(f"signature does not verify: {type(exc).__name__}: {first_line(exc)}") from None
     if payload_type != INTOTO_PAYLOAD_TYPE:
         raise BundleError(f"signed payload has type {payload_type!r}, not an in-toto statement")
     try:
@@ -155,11 +155,6 @@ def verify_bundle_text(
         else None,
     )
     return VerifiedSignature(report, signer, provenance)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def diff_cells(signed: Provenance, current: NotebookDigest) -> list[CellReport]:

@@ -26,6 +26,8 @@ def oob_code_in(page: str) -> str | None:
     """The verification code on this issuer's out-of-band approval page (what a person would copy)."""
     found = _OOB_CODE.search(page)
     return html.unescape(found.group(1)) if found else None
+
+
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 _CODE_LIFETIME = 120
