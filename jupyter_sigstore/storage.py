@@ -122,11 +122,10 @@ def sidecar_path(notebook: Path) -> Path:
     return notebook.with_name(notebook.name + SIDECAR_SUFFIX)
 
 
-def signature_block(nb: dict[str, Any]) -> dict[str, Any] | None:
-    """The raw ``metadata.sigstore`` block, or None when the notebook has none."""
+def signature_block(nb: dict[str, Any]) -> Any:
+    """The raw, unvalidated ``metadata.sigstore`` value, or None when the notebook has none."""
     metadata = nb.get("metadata")
-    block = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
-    return block if block is not None else None
+    return metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
 
 
 def read_signatures(nb: dict[str, Any], notebook: Path) -> list[StoredSignature]:
