@@ -197,7 +197,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     from .outputs import OutputOptions
 
     result = sign_notebook(
-        args.notebook,
+        loaded,  # read once, before the login; written only if unchanged since
         signer,
         output_options=OutputOptions(
             exclude=tuple(args.exclude),

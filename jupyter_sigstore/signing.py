@@ -14,6 +14,7 @@ from .errors import SigningError, UsageError, first_line
 from .outputs import OutputOptions, hash_outputs, select_outputs
 from .statement import OutputDigest, build_statement
 from .storage import (
+    LoadedNotebook,
     atomic_write,
     check_writable,
     digest_of,
@@ -139,7 +140,7 @@ def sign_content(
 
 
 def sign_notebook(
-    notebook: str | Path,
+    notebook: str | Path | LoadedNotebook,
     signer: StatementSigner,
     *,
     outputs: list[str] | None = None,
@@ -154,10 +155,11 @@ def sign_notebook(
     """Sign a notebook file and its data outputs, and store the signature with the notebook.
 
     A refusal (unreadable or unwritable notebook, missing or outside outputs) happens before
-    signing and leaves every file as it was.
+    signing and leaves every file as it was. ``notebook`` may be an already loaded notebook: the
+    file is then written only if it still holds the bytes read then.
     """
-    path = Path(notebook)
-    loaded = load_notebook(path)
+    loaded = notebook if isinstance(notebook, LoadedNotebook) else load_notebook(Path(notebook))
+    path = loaded.path
     check_writable(path)
     prepared = sign_content(
         loaded.nb,
