@@ -287,26 +287,27 @@ def hash_files(
     lock = threading.Lock()
     cursor = [0]
     failures: list[tuple[int, BaseException]] = []
-    stop = threading.Event()
+    # The lowest index that failed so far (-1: stop everything). Files before it are still hashed,
+    # so the error raised is always the first one in path order, whichever thread meets it first.
+    first_failure = [n]
 
     def worker() -> None:
         buf = bytearray(CHUNK)
-        while not stop.is_set():
+        while first_failure[0] >= 0:
             with lock:
                 k = cursor[0]
                 cursor[0] = k + 1
             if k >= len(batches):
                 return
             for i in batches[k]:
-                if stop.is_set():
-                    return
+                if i >= first_failure[0]:
+                    continue  # batches are not in path order (big files first): look at the rest
                 try:
                     run_one(i, buf)
                 except BaseException as exc:  # handed to the caller's thread below
                     with lock:
                         failures.append((i, exc))
-                    stop.set()
-                    return
+                        first_failure[0] = min(first_failure[0], i)
 
     threads = [threading.Thread(target=worker, name=f"sha256-{t}", daemon=True) for t in range(jobs)]
     for t in threads:
@@ -316,7 +317,7 @@ def hash_files(
             while t.is_alive():
                 t.join(0.25)  # a timed join keeps Ctrl-C responsive
     except BaseException:
-        stop.set()
+        first_failure[0] = -1
         raise
     if failures:
         raise min(failures, key=lambda f: f[0])[1]
