@@ -350,9 +350,7 @@ def canonical_cell(cell: Any, index: int) -> dict[str, Any]:
         outputs = cell.get("outputs", [])
         if not isinstance(outputs, list):
             raise NotebookError(f"{where}.outputs must be a list")
-        result["execution_count"] = _execution_count(
-            cell.get("execution_count"), f"{where}.execution_count"
-        )
+        result["execution_count"] = _execution_count(cell.get("execution_count"), f"{where}.execution_count")
         result["outputs"] = [
             _output(o, f"{where}.outputs[{n}]") for n, o in enumerate(_merge_streams(outputs, where))
         ]

@@ -1,22 +1,26 @@
 """The ``jupyter-sigstore`` command line (also ``jupyter sigstore``).
 
 Exit codes: 0 success (for verify: every notebook ``verified``), 1 a verification or signing failure,
-2 usage errors or unreadable input. Errors are one line on stderr, never a traceback. Heavy modules
-are imported inside each command so that quick commands start fast.
+2 usage errors or unreadable input. Errors are one line on stderr, never a traceback. Modules are
+imported inside each command so that quick commands start fast; a plain ``digest`` command line is
+parsed without :mod:`argparse` (see :func:`_plain_digest_args`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .errors import IdentityError, SigningError, SigstoreNotebookError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from pathlib import Path
+    from types import SimpleNamespace
+    from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _LISTED_OUTPUTS = 50
@@ -34,6 +38,8 @@ def _add_instance_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="jupyter-sigstore",
         description="Sign Jupyter notebooks and their data outputs with Sigstore, and verify them.",
@@ -137,6 +143,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_int(text: str) -> int:
+    import argparse
+
     try:
         value = int(text)
     except ValueError:
@@ -173,6 +181,9 @@ def _instance(args: argparse.Namespace) -> Any:
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
     from .identity import obtain_token
     from .signing import KeylessSigner, sign_notebook
     from .storage import load_notebook, tracked_outputs
@@ -252,6 +263,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
 
 
 def _find_notebooks(specs: Sequence[str]) -> list[Path]:
+    from pathlib import Path
+
     from .errors import UsageError
 
     found: list[Path] = []
@@ -270,6 +283,9 @@ def _find_notebooks(specs: Sequence[str]) -> list[Path]:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
     from .errors import UsageError
     from .policy import TrustPolicy
     from .verifying import verify_notebook
@@ -418,6 +434,9 @@ def _cmd_trust(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
     from .inspecting import inspect_notebook
 
     info = inspect_notebook(Path(args.notebook))
@@ -428,21 +447,27 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_digest(args: argparse.Namespace) -> int:
+def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
     from .hashing import FileHash, Progress, hash_files
-    from .outputs import escape_name, expand_paths
+    from .walking import escape_name, expand_paths
 
-    files, notes = expand_paths(args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks)
+    # Sizes are learnt while hashing; only a progress bar (on a terminal) needs them beforehand.
+    want_bar = Progress.for_terminal(0, 0) is not None
+    files, notes = expand_paths(
+        args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks, sizes=want_bar
+    )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     sizes = [f.size for f in files] if all(f.size >= 0 for f in files) else None
-    bar = Progress.for_terminal(sum(sizes) if sizes else 0, len(files)) if sizes else None
-    kwargs: dict[str, Any] = {"names": [f.name for f in files], "sizes": sizes, "jobs": args.jobs}
+    bar = Progress.for_terminal(sum(sizes), len(files)) if sizes and want_bar else None
+    paths, names = [f.path for f in files], [f.name for f in files]
     if bar is None:
-        results = hash_files([f.path for f in files], collect_errors=True, **kwargs)
+        results = hash_files(paths, names=names, sizes=sizes, jobs=args.jobs, collect_errors=True)
     else:
         with bar:
-            results = hash_files([f.path for f in files], collect_errors=True, progress=bar, **kwargs)
+            results = hash_files(
+                paths, names=names, sizes=sizes, jobs=args.jobs, collect_errors=True, progress=bar
+            )
     failed = 0
     lines = []
     for f, result in zip(files, results, strict=True):
@@ -460,6 +485,46 @@ def _cmd_digest(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _plain_digest_args(argv: Sequence[str]) -> SimpleNamespace | None:
+    """Parse ``digest PATH... [--exclude P] [--follow-symlinks] [--jobs N]`` without argparse, whose
+    import costs more than hashing many small files; None for anything else (``--help``, ``--opt=v``,
+    abbreviations, mistakes), which the full parser then handles. Accepts only what argparse reads
+    the same way: paths in one run, options before or after them."""
+    if not argv or argv[0] != "digest":
+        return None
+    paths: list[str] = []
+    exclude: list[str] = []
+    follow, jobs = False, None
+    paths_ended = False
+    rest = iter(argv[1:])
+    for arg in rest:
+        if not arg.startswith("-") or arg == "-":
+            if paths_ended or arg == "-":
+                return None
+            paths.append(arg)
+            continue
+        paths_ended = bool(paths)
+        if arg == "--follow-symlinks":
+            follow = True
+        elif arg in ("--exclude", "--jobs", "-j"):
+            value = next(rest, None)
+            if value is None or value.startswith("-"):
+                return None
+            if arg == "--exclude":
+                exclude.append(value)
+            elif value.isdigit() and value.isascii() and int(value) >= 1:
+                jobs = int(value)
+            else:
+                return None
+        else:
+            return None
+    if not paths:
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(command="digest", paths=paths, exclude=exclude, follow_symlinks=follow, jobs=jobs)
+
+
 COMMANDS = {
     "sign": _cmd_sign,
     "verify": _cmd_verify,
@@ -473,11 +538,14 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args: Any = _plain_digest_args(argv)
+    if args is None:
+        parser = _build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
     try:
         return COMMANDS[args.command](args)
     except (IdentityError, SigningError) as exc:

@@ -9,8 +9,9 @@ A file is fingerprinted (size, mtime, inode) when it is opened and again after i
 read; any difference means it changed while it was being hashed, and hashing fails with
 :class:`FileChangedError` rather than produce a digest of bytes that never existed together.
 
-This module is deliberately light to import (no dataclasses, no ``concurrent.futures``) so that
-``jupyter-sigstore digest`` starts about as fast as ``openssl dgst``.
+This module is deliberately light to import (no ``typing``, no ``concurrent.futures``; ``threading``
+and ``select`` only when used) so that ``jupyter-sigstore digest`` starts about as fast as
+``openssl dgst``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import hashlib
 import os
 import stat as _stat
 import sys
-import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import IO, NamedTuple
 
 from .errors import OutputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import IO
 
 CHUNK = 64 << 10
 """Read size (64 KiB). Measured on Linux: reads into a buffer that stays in the CPU's L2 cache cost a
@@ -41,15 +44,33 @@ are running, and forking a threaded process is unsafe) it runs in threads."""
 _PROGRESS_THREAD = "jupyter-sigstore-progress"
 _BATCH_FILES = 64
 _BATCH_BYTES = 16 << 20
+_BATCH_UNKNOWN = 16  # files per batch when their sizes are not known
+_PIPE_BUF = 4096  # POSIX guarantees writes of up to 512 bytes are atomic; Linux, 4096
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # never block opening a FIFO; it is refused after fstat
 
 
-class FileHash(NamedTuple):
-    """The SHA-256 (hex) of a file and the number of bytes hashed."""
+class FileHash(tuple[str, int]):
+    """The SHA-256 (hex) of a file and the number of bytes hashed; compares as a ``(sha256, size)``
+    tuple."""
 
-    sha256: str
-    size: int
+    __slots__ = ()
+
+    def __new__(cls, sha256: str, size: int) -> FileHash:
+        return tuple.__new__(cls, (sha256, size))
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the file's bytes, in hex."""
+        return self[0]
+
+    @property
+    def size(self) -> int:
+        """The number of bytes hashed."""
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"FileHash(sha256={self[0]!r}, size={self[1]})"
 
 
 class FileChangedError(OutputError):
@@ -165,6 +186,7 @@ def _serial(fd: int, h: hashlib._Hash, buffer: bytearray, progress: Progress | N
 
 def _pipelined(fd: int, h: hashlib._Hash, progress: Progress | None) -> int:
     """Read in one thread and hash in this one, through a ring of small (cache-resident) buffers."""
+    import threading
     from queue import SimpleQueue
 
     buffers = [bytearray(CHUNK) for _ in range(_SLOTS)]
@@ -221,7 +243,8 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 def _plan(n: int, sizes: Sequence[int] | None) -> list[tuple[int, ...]]:
     """Split file indices into work batches: big files alone and first, small files in groups."""
     if sizes is None:
-        return [tuple(range(i, min(i + 8, n))) for i in range(0, n, 8)]
+        step = _BATCH_UNKNOWN
+        return [tuple(range(i, min(i + step, n))) for i in range(0, n, step)]
     big = sorted((i for i in range(n) if sizes[i] > _BATCH_BYTES), key=lambda i: -sizes[i])
     batches: list[tuple[int, ...]] = [(i,) for i in big]
     current: list[int] = []
@@ -283,6 +306,8 @@ def hash_files(
             run_one(i, buf)
         return results  # type: ignore[return-value]
 
+    import threading
+
     batches = _plan(n, sizes)
     lock = threading.Lock()
     cursor = [0]
@@ -327,47 +352,38 @@ def hash_files(
 def _can_fork() -> bool:
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return True  # no thread was ever started through the threading module
     main = threading.main_thread()
     return threading.current_thread() is main and all(
         t is main or t.name == _PROGRESS_THREAD for t in threading.enumerate()
     )
 
 
-def _assign(n: int, sizes: Sequence[int] | None, jobs: int) -> list[list[int]]:
-    """Give each worker a share of the batches, biggest batches first to the least-loaded worker."""
-    batches = _plan(n, sizes)
-    if sizes is None:
-        return [[i for b in batches[w::jobs] for i in b] for w in range(jobs)]
-    weight = [sum(max(sizes[i], 0) + 8192 for i in b) for b in batches]  # + a per-file cost
-    loads = [0] * jobs
-    shares: list[list[int]] = [[] for _ in range(jobs)]
-    for k in sorted(range(len(batches)), key=lambda k: -weight[k]):
-        w = loads.index(min(loads))
-        loads[w] += weight[k]
-        shares[w].extend(batches[k])
-    return shares
-
-
 def _child(
-    share: list[int], paths: Sequence[str | os.PathLike[str]], names: Sequence[str] | None, out: int
+    batches: list[tuple[int, ...]],
+    paths: Sequence[str | os.PathLike[str]],
+    names: Sequence[str] | None,
+    work: int,
+    out: int,
 ) -> None:
-    """Hash ``share`` and write one line per file: index, then the digest and size or the error."""
+    """Take batch numbers from the shared ``work`` pipe until it ends; for each file of a batch write
+    one line to ``out``: its index, then the digest and size or the error."""
     buf = bytearray(CHUNK)
-    lines: list[str] = []
-    pending = 0
-    for i in share:
-        try:
-            h = hash_file(paths[i], name=names[i] if names is not None else None, buffer=buf)
-            lines.append(f"{i}\tok\t{h.sha256}\t{h.size}\n")
-            pending += h.size
-        except FileChangedError as exc:
-            lines.append(f"{i}\tchanged\t{_escape(str(exc))}\n")
-        except OutputError as exc:
-            lines.append(f"{i}\terror\t{_escape(str(exc))}\n")
-        if len(lines) >= 64 or pending >= _BATCH_BYTES:
-            _write_all(out, "".join(lines).encode("utf-8", "surrogateescape"))
-            lines, pending = [], 0
-    _write_all(out, "".join(lines).encode("utf-8", "surrogateescape"))
+    while head := os.read(work, 4):
+        if len(head) != 4:
+            raise OSError("short read from the work pipe")
+        lines = []
+        for i in batches[int.from_bytes(head, "little")]:
+            try:
+                h = hash_file(paths[i], name=names[i] if names is not None else None, buffer=buf)
+                lines.append(f"{i}\tok\t{h.sha256}\t{h.size}\n")
+            except FileChangedError as exc:
+                lines.append(f"{i}\tchanged\t{_escape(str(exc))}\n")
+            except OutputError as exc:
+                lines.append(f"{i}\terror\t{_escape(str(exc))}\n")
+        _write_all(out, "".join(lines).encode("utf-8", "surrogateescape"))
 
 
 def _escape(text: str) -> str:
@@ -401,55 +417,66 @@ def _hash_forked(
     progress: Progress | None,
     collect_errors: bool,
 ) -> list[FileHash | OutputError]:
-    """Hash in ``jobs`` forked processes that report through pipes; same contract as hash_files."""
-    import selectors
+    """Hash in ``jobs`` forked processes; same contract as hash_files.
+
+    The workers take batch numbers from one shared pipe (4-byte records, written in atomic
+    ``PIPE_BUF`` pieces), so whichever is free takes the next batch and they finish together
+    whatever the file sizes. Each reports through a pipe of its own.
+    """
+    import select
 
     n = len(paths)
+    batches = _plan(n, sizes)
     results: list[FileHash | OutputError | None] = [None] * n
-    children: dict[int, int] = {}  # read end -> pid
+    children: dict[int, int] = {}  # report pipe's read end -> pid
+    work_r, work_w = os.pipe()
     try:
-        for share in _assign(n, sizes, jobs):
-            if not share:
-                continue
+        for _ in range(min(jobs, len(batches))):
             read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker: hash, report, and leave without running the parent's cleanup
                 code = 0
                 try:
                     os.close(read_end)
-                    _child(share, paths, names, write_end)
+                    os.close(work_w)
+                    _child(batches, paths, names, work_r, write_end)
                 except BaseException:
                     code = 70
                 finally:
                     os._exit(code)
             os.close(write_end)
             children[read_end] = pid
-        selector = selectors.DefaultSelector()
-        partial: dict[int, bytes] = {}
+        os.close(work_r)
+        work_r = -1
+        pending = b"".join(k.to_bytes(4, "little") for k in range(len(batches)))
+        os.set_blocking(work_w, False)
+        poller = select.poll()
         for fd in children:
-            selector.register(fd, selectors.EVENT_READ)
-            partial[fd] = b""
-        while selector.get_map():
-            for key, _ in selector.select():
-                fd = int(key.fd)
+            poller.register(fd, select.POLLIN)
+        poller.register(work_w, select.POLLOUT)
+        partial = dict.fromkeys(children, b"")
+        while partial:
+            for fd, _ in poller.poll():
+                if fd == work_w:
+                    try:
+                        while pending:  # a write of at most PIPE_BUF bytes is all or nothing
+                            pending = pending[os.write(work_w, pending[:_PIPE_BUF]) :]
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # every worker is gone: reported as unfinished files below
+                        pending = b""
+                    poller.unregister(work_w)
+                    os.close(work_w)
+                    work_w = -1
+                    continue
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
-                    selector.unregister(fd)
+                    poller.unregister(fd)
+                    del partial[fd]
                     continue
-                data = partial[fd] + chunk
-                *complete, partial[fd] = data.split(b"\n")
+                *complete, partial[fd] = (partial[fd] + chunk).split(b"\n")
                 for line in complete:
-                    index, kind, *rest = line.decode("utf-8", "surrogateescape").split("\t")
-                    i = int(index)
-                    if kind == "ok":
-                        results[i] = FileHash(rest[0], int(rest[1]))
-                        if progress is not None:
-                            progress.advance(int(rest[1]))
-                            progress.file_done()
-                    else:
-                        cls = FileChangedError if kind == "changed" else OutputError
-                        results[i] = cls(_unescape(rest[0]))
-        selector.close()
+                    _record(line, results, progress)
     except BaseException:
         import contextlib
         import signal
@@ -459,6 +486,9 @@ def _hash_forked(
                 os.kill(pid, signal.SIGTERM)
         raise
     finally:
+        for fd in (work_r, work_w):
+            if fd >= 0:
+                os.close(fd)
         for fd, pid in children.items():
             os.close(fd)
             os.waitpid(pid, 0)
@@ -470,6 +500,19 @@ def _hash_forked(
             if isinstance(r, OutputError):
                 raise r
     return results  # type: ignore[return-value]
+
+
+def _record(line: bytes, results: list[FileHash | OutputError | None], progress: Progress | None) -> None:
+    index, kind, *rest = line.decode("utf-8", "surrogateescape").split("\t")
+    i = int(index)
+    if kind == "ok":
+        results[i] = FileHash(rest[0], int(rest[1]))
+        if progress is not None:
+            progress.advance(int(rest[1]))
+            progress.file_done()
+    else:
+        cls = FileChangedError if kind == "changed" else OutputError
+        results[i] = cls(_unescape(rest[0]))
 
 
 def _human(nbytes: float) -> str:
@@ -505,6 +548,8 @@ class Progress:
         self._label = label
         self._delay = delay
         self._interval = interval
+        import threading
+
         self._stop = threading.Event()
         self._drawn = False
         self._start = time.monotonic()
@@ -554,6 +599,8 @@ class Progress:
             self._stop.wait(self._interval)
 
     def __enter__(self) -> Progress:
+        import threading
+
         self._start = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=_PROGRESS_THREAD, daemon=True)
         self._thread.start()

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from .errors import UsageError
-from .outputs import resolve_outputs, split_glob
+from .outputs import resolve_outputs
 from .storage import load_notebook, save_notebook, tracked_outputs, with_tracked
+from .walking import split_glob
 
 
 def normalise(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:

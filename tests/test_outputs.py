@@ -19,22 +19,18 @@ from jupyter_sigstore.canonical import notebook_digest
 from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import BundleError, OutputError, UsageError
 from jupyter_sigstore.outputs import (
-    DEFAULT_EXCLUDES,
-    ExcludeMatcher,
-    GlobPattern,
     OutputOptions,
     OutputRules,
     check_outputs,
-    expand_paths,
     hash_outputs,
     select_outputs,
-    split_glob,
 )
 from jupyter_sigstore.signing import KeylessSigner, sign_notebook
 from jupyter_sigstore.statement import build_statement, parse_statement
 from jupyter_sigstore.testing import LocalSigstore
 from jupyter_sigstore.trust import Instance
 from jupyter_sigstore.verifying import verify_notebook
+from jupyter_sigstore.walking import DEFAULT_EXCLUDES, ExcludeMatcher, GlobPattern, expand_paths, split_glob
 
 EMPTY = hashlib.sha256(b"").hexdigest()
 NB = {

@@ -1,0 +1,422 @@
+"""Finding files: folders walked recursively, glob patterns, ``.gitignore``-style excludes, symlink rules.
+
+A pattern has ``*``, ``?`` and ``[...]`` within one path segment and ``**`` for any number of
+folders; like :mod:`glob`, wildcards do not match names that start with a dot. Symbolic links met
+while walking are skipped unless ``follow_symlinks`` is set, and even then never lead outside the
+walk's boundary; a link loop is not followed twice.
+
+:mod:`outputs` builds signing and verification on this; ``jupyter-sigstore digest`` uses
+:func:`expand_paths`. Only :mod:`os` and :mod:`stat` are imported at load time (``re`` when a
+pattern needs it, ``pathspec`` for custom exclude rules), so that ``digest`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as _stat
+
+from .errors import OutputError, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (".git/", ".ipynb_checkpoints/", "*.sigstore.json")
+"""Always excluded from directories and patterns: version-control data, Jupyter's checkpoints and
+Sigstore bundles (ours included, which are written after hashing)."""
+
+MAX_RULES = 1000
+MAX_PATTERN_LENGTH = 1024
+_WILDCARDS = frozenset("*?[")
+
+
+class OutputFile(tuple[str, str, int]):
+    """A file found: its name (in a signature: relative to the notebook), where it is on disk, and
+    its size when known (-1 if not). Compares and unpacks as a ``(name, path, size)`` tuple."""
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, path: str, size: int = -1) -> OutputFile:
+        return tuple.__new__(cls, (name, path, size))
+
+    @property
+    def name(self) -> str:
+        """The file's name as signed (a relative POSIX path)."""
+        return self[0]
+
+    @property
+    def path(self) -> str:
+        """Where the file is on disk."""
+        return self[1]
+
+    @property
+    def size(self) -> int:
+        """Its size in bytes, or -1 when the walk did not look."""
+        return self[2]
+
+    def __repr__(self) -> str:
+        return f"OutputFile(name={self[0]!r}, path={self[1]!r}, size={self[2]})"
+
+
+def has_wildcard(text: str) -> bool:
+    """True if ``text`` holds a glob wildcard (``*``, ``?`` or ``[``)."""
+    return not _WILDCARDS.isdisjoint(text)
+
+
+def check_exclude(pattern: Any) -> str:
+    """Validate one exclude pattern (raises ValueError)."""
+    if not isinstance(pattern, str) or not pattern.strip() or len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"exclude pattern {pattern!r} is empty, too long or not text")
+    if "\x00" in pattern or "\n" in pattern or "\r" in pattern:
+        raise ValueError(f"exclude pattern {pattern!r} contains a control character")
+    return pattern
+
+
+class ExcludeMatcher:
+    """``.gitignore``-style exclusion over POSIX names (directories are tested with a trailing ``/``).
+
+    The default rules are matched without importing ``pathspec`` (they only look at a name's last
+    part, exactly as gitignore treats patterns without an inner slash); any other rule uses
+    ``pathspec.GitIgnoreSpec`` with git's semantics (last match wins, ``!`` re-includes).
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
+        self._spec: Any = None
+        self._dir_names: frozenset[str] = frozenset()
+        self._suffixes: tuple[str, ...] = ()
+        if all(p in DEFAULT_EXCLUDES for p in self.patterns):
+            self._dir_names = frozenset(p[:-1] for p in self.patterns if p.endswith("/"))
+            self._suffixes = tuple(p[1:] for p in self.patterns if p.startswith("*"))
+        else:
+            import pathspec
+
+            try:
+                self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+            except Exception as exc:  # pathspec raises assorted errors on malformed patterns
+                raise ValueError(f"bad exclude pattern: {exc}") from None
+
+    def excluded(self, name: str, is_dir: bool, base: str | None = None) -> bool:
+        """True if the file or directory ``name`` (relative POSIX path) is excluded.
+
+        ``base`` is the name's last part, when the caller already has it.
+        """
+        if self._spec is not None:
+            return bool(self._spec.match_file(name + "/" if is_dir else name))
+        if base is None:
+            base = name.rpartition("/")[2]
+        return (is_dir and base in self._dir_names) or base.endswith(self._suffixes)
+
+
+def excludes(extra: Sequence[str]) -> ExcludeMatcher:
+    """The default exclude rules plus the user's ``extra`` ones (raises UsageError if malformed)."""
+    if len(extra) > MAX_RULES:
+        raise UsageError(f"more than {MAX_RULES} exclude patterns")
+    try:
+        patterns = [check_exclude(p) for p in extra]
+        return ExcludeMatcher([*DEFAULT_EXCLUDES, *(p for p in patterns if p not in DEFAULT_EXCLUDES)])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _segment_regex(segment: str) -> re.Pattern[str]:
+    import fnmatch
+    import re
+
+    return re.compile(fnmatch.translate(segment))
+
+
+class GlobPattern:
+    """A glob over a directory tree (segments relative to the directory it starts in)."""
+
+    def __init__(self, segments: Sequence[str]) -> None:
+        self.segments = tuple(segments)
+        self._regex = [None if s == "**" else _segment_regex(s) for s in self.segments]
+
+    def _closure(self, states: Iterable[int]) -> set[int]:
+        out: set[int] = set()
+        todo = list(states)
+        while todo:
+            i = todo.pop()
+            if i in out:
+                continue
+            out.add(i)
+            if i < len(self.segments) and self.segments[i] == "**":
+                todo.append(i + 1)
+        return out
+
+    def start(self) -> frozenset[int]:
+        """The initial matcher state."""
+        return frozenset(self._closure([0]))
+
+    def step(self, states: frozenset[int], name: str, is_dir: bool) -> tuple[bool, frozenset[int]]:
+        """Consume one path segment: (does the path so far match, state for its children)."""
+        end = len(self.segments)
+        hidden = name.startswith(".")
+        matched = False
+        following: set[int] = set()
+        for i in states:
+            if i >= end:
+                continue
+            regex = self._regex[i]
+            if regex is None:  # "**": any non-hidden directories, or anything at the end
+                if hidden:
+                    continue
+                if is_dir:
+                    following.add(i)
+                if i + 1 == end:
+                    matched = True
+                continue
+            if hidden and not self.segments[i].startswith("."):
+                continue
+            if regex.match(name):
+                if i + 1 == end:
+                    matched = True
+                elif is_dir:
+                    following.add(i + 1)
+        return matched, frozenset(self._closure(following))
+
+
+def split_glob(spec: str) -> tuple[str, list[str]]:
+    """Split a pattern into its literal directory prefix and its wildcard segments."""
+    parts = spec.replace(os.sep, "/").split("/")
+    literal: list[str] = []
+    for k, part in enumerate(parts):
+        if has_wildcard(part):
+            rest = [p for p in parts[k:] if p != ""]
+            if any(p in (".", "..") for p in rest):
+                raise UsageError(f"output pattern {spec}: '.' or '..' may not follow a wildcard")
+            prefix = "/".join(literal)
+            if spec.startswith("/") and not prefix.startswith("/"):
+                prefix = "/" + prefix
+            return prefix or ".", rest
+        literal.append(part)
+    return spec, []
+
+
+def _not_utf8(name: str) -> bool:
+    if name.isascii():
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class Walk:
+    """Enumerates regular files under directories with excludes, symlink rules and patterns.
+
+    Found files collect in :attr:`files` (by name). With ``sizes=False`` regular files are not
+    stat'ed (the directory listing says what each entry is) and their size is -1: hashing learns
+    the size anyway, so only a progress bar needs them beforehand. ``strict`` raises on the first
+    problem (a link leading outside, an unreadable folder); otherwise problems are collected.
+    """
+
+    def __init__(
+        self,
+        matcher: ExcludeMatcher,
+        *,
+        follow_symlinks: bool,
+        boundary: str | None,
+        skip: frozenset[str] = frozenset(),
+        strict: bool = True,
+        sizes: bool = True,
+    ) -> None:
+        self.matcher = matcher
+        self.follow = follow_symlinks
+        self.boundary = boundary
+        self.skip = skip
+        self.strict = strict
+        self.sizes = sizes
+        self.files: dict[str, OutputFile] = {}
+        self.problems: list[tuple[str, str]] = []
+        self.skipped_links = 0
+        self.skipped_special = 0
+        self.loops = 0
+
+    def _problem(self, name: str, message: str, exc: type[Exception] = UsageError) -> None:
+        if self.strict:
+            raise exc(message)
+        self.problems.append((name, message))
+
+    def _within(self, real: str) -> bool:
+        b = self.boundary
+        return b is None or real == b or real.startswith(b.rstrip("/") + "/")
+
+    def walk(self, top: str, top_name: str, pattern: GlobPattern | None = None) -> None:
+        """Add the files under directory ``top`` (named ``top_name`` in the signature)."""
+        try:
+            top_st = os.stat(top)
+        except OSError:
+            return
+        start_state = pattern.start() if pattern is not None else frozenset()
+        # (path, name, glob state or None once everything below is included, ancestors)
+        stack: list[tuple[str, str, frozenset[int] | None, tuple[tuple[int, int], ...]]] = [
+            (top, top_name, start_state if pattern is not None else None, ((top_st.st_dev, top_st.st_ino),))
+        ]
+        while stack:
+            path, name, state, ancestors = stack.pop()
+            try:
+                with os.scandir(path) as it:
+                    entries = list(it)
+            except OSError as exc:
+                if self.strict:
+                    reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
+                    raise OutputError(f"output folder {name or '.'} cannot be listed ({reason})") from None
+                continue
+            prefix = name + "/" if name else ""
+            for entry in entries:
+                self._entry(entry, prefix + entry.name, state, ancestors, pattern, stack)
+
+    def _entry(
+        self,
+        entry: os.DirEntry[str],
+        child: str,
+        state: frozenset[int] | None,
+        ancestors: tuple[tuple[int, int], ...],
+        pattern: GlobPattern | None,
+        stack: list[tuple[str, str, frozenset[int] | None, tuple[tuple[int, int], ...]]],
+    ) -> None:
+        if child in self.skip:
+            return
+        if _not_utf8(child):
+            shown = child.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            self._problem(shown, f"output {shown}: the file name is not valid UTF-8; rename it", OutputError)
+            return
+        st: os.stat_result | None = None
+        try:
+            if entry.is_symlink():
+                if not self.follow:
+                    self.skipped_links += 1
+                    return
+                real = os.path.realpath(entry.path)
+                if not self._within(real):
+                    self._problem(
+                        child,
+                        f"output {child} is a symbolic link to {real}, outside {self.boundary}; "
+                        "exclude it or replace it with the file",
+                    )
+                    return
+                try:
+                    st = os.stat(entry.path)
+                except FileNotFoundError:
+                    self._problem(child, f"output {child} is a broken symbolic link", OutputError)
+                    return
+                is_dir, is_file = _stat.S_ISDIR(st.st_mode), _stat.S_ISREG(st.st_mode)
+            else:
+                # The listing's file type, without a stat unless the file system does not give it.
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = not is_dir and entry.is_file(follow_symlinks=False)
+        except FileNotFoundError:
+            return  # vanished while listing: not there
+        except OSError as exc:
+            self._problem(child, f"output {child} cannot be examined ({exc.strerror})", OutputError)
+            return
+        if self.matcher.excluded(child, is_dir, entry.name):
+            return
+        if state is None:
+            included, child_state = True, None
+        else:
+            assert pattern is not None
+            included, glob_next = pattern.step(state, entry.name, is_dir)
+            child_state = None if included else glob_next
+        if is_dir:
+            if child_state is not None and not child_state:
+                return  # the pattern can match nothing below it
+            try:
+                st = st or entry.stat(follow_symlinks=False)
+            except OSError:
+                return
+            key = (st.st_dev, st.st_ino)
+            if key in ancestors:
+                self.loops += 1
+                return
+            stack.append((entry.path, child, child_state, (*ancestors, key)))
+        elif not included:
+            return
+        elif is_file:
+            size = -1
+            if self.sizes:
+                try:
+                    size = (st or entry.stat(follow_symlinks=False)).st_size
+                except OSError:
+                    return
+            self.files.setdefault(child, OutputFile(child, entry.path, size))
+        else:
+            self.skipped_special += 1
+
+    def notes(self, where: str) -> list[str]:
+        """Human notes about what the walk left out."""
+        notes = []
+        if self.skipped_links:
+            notes.append(
+                f"skipped {self.skipped_links} symbolic link(s) in {where} "
+                "(pass --follow-symlinks to include what they point to)"
+            )
+        if self.skipped_special:
+            notes.append(f"skipped {self.skipped_special} device(s), FIFO(s) or socket(s) in {where}")
+        if self.loops:
+            notes.append(f"did not follow {self.loops} symbolic-link loop(s) in {where}")
+        return notes
+
+
+def _renamed(found: dict[str, OutputFile], prefix: str) -> list[OutputFile]:
+    """The files found, sorted by name, each name with ``prefix`` in front."""
+    return [OutputFile(prefix + name, f.path, f.size) for name, f in sorted(found.items())]
+
+
+def expand_paths(
+    paths: Sequence[str],
+    *,
+    exclude: Sequence[str] = (),
+    follow_symlinks: bool = False,
+    sizes: bool = True,
+) -> tuple[list[OutputFile], list[str]]:
+    """Expand files, directories and patterns for ``digest``: (files named as given, notes).
+
+    In directories, exclude rules are matched against paths relative to the directory given. With
+    ``sizes=False`` files found in folders are not stat'ed (their size is -1, like named files').
+    """
+    matcher = excludes(exclude)
+    out: list[OutputFile] = []
+    notes: list[str] = []
+    for spec in paths:
+        if os.path.lexists(spec):
+            if os.path.isdir(spec):
+                display = spec.rstrip("/" + os.sep) or spec[:1]
+                real = os.path.realpath(spec)
+                walk = Walk(matcher, follow_symlinks=follow_symlinks, boundary=real, sizes=sizes)
+                walk.walk(spec, "")
+                prefix = "" if display in (".",) else display.rstrip("/") + "/"
+                if display == "/":
+                    prefix = "/"
+                out += _renamed(walk.files, prefix)
+                notes += walk.notes(spec)
+            else:
+                out.append(OutputFile(spec, spec, -1))
+            continue
+        if not has_wildcard(spec):
+            raise OutputError(f"{spec} does not exist")
+        prefix_dir, segments = split_glob(spec)
+        if not os.path.isdir(prefix_dir):
+            raise OutputError(f"pattern {spec} matches no file ({prefix_dir} is not a folder)")
+        walk = Walk(
+            matcher, follow_symlinks=follow_symlinks, boundary=os.path.realpath(prefix_dir), sizes=sizes
+        )
+        walk.walk(prefix_dir, "", GlobPattern(segments))
+        if not walk.files:
+            raise OutputError(f"pattern {spec} matches no file")
+        lead = "" if prefix_dir == "." and not spec.startswith("./") else prefix_dir.rstrip("/") + "/"
+        out += _renamed(walk.files, lead)
+        notes += walk.notes(spec)
+    return out, notes
+
+
+def escape_name(name: str) -> tuple[str, bool]:
+    """Escape a file name for a checksum line as ``sha256sum`` does: (text, was it escaped)."""
+    if "\\" not in name and "\n" not in name and "\r" not in name:
+        return name, False
+    return name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r"), True
