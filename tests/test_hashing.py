@@ -199,3 +199,25 @@ def test_fork_is_used_only_without_other_threads() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_forked_workers_share_more_batches_than_a_pipe_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20,000 one-file batches are 80,000 bytes of batch numbers, more than a pipe buffer (64 KiB):
+    # the parent must keep feeding the shared pipe while it reads the workers' reports.
+    monkeypatch.setattr(hashing, "_BATCH_UNKNOWN", 1)
+    data = _write(tmp_path / "f", 10)
+    results = hashing._hash_forked([tmp_path / "f"] * 20_000, None, None, 2, None, False)
+    assert results == [FileHash(hashlib.sha256(data).hexdigest(), 10)] * 20_000
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path / "f", 10)
+
+    def die(*args: object) -> None:
+        os._exit(9)
+
+    monkeypatch.setattr(hashing, "_child", die)
+    with pytest.raises(OutputError, match="hashing worker failed before finishing 100 file"):
+        hashing._hash_forked([tmp_path / "f"] * 100, None, None, 2, None, True)

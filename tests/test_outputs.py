@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -560,3 +562,74 @@ def test_digest_paths_outside_and_absolute(project: Path, capsysbinary: pytest.C
         "figures/sub/d.png",
         "figures/sub/d.png",
     ]
+
+
+def test_digest_walk_without_sizes_finds_the_same_files(project: Path) -> None:
+    os.mkfifo(project / "data" / "pipe")
+    (project / "data" / "link.csv").symlink_to(project / "results.csv")
+    specs = ["data", "figures/**/*.png", "results.csv"]
+    with_sizes, notes = expand_paths(specs, exclude=["cache/"])
+    without, notes_without = expand_paths(specs, exclude=["cache/"], sizes=False)
+    assert [f.name for f in without] == [f.name for f in with_sizes] and notes_without == notes
+    assert {f.size for f in without} == {-1}
+    assert [f.size for f in with_sizes if f.name.startswith("data/")] == [
+        os.path.getsize(f.path) for f in with_sizes if f.name.startswith("data/")
+    ]
+    assert any("FIFO" in n for n in notes) and any("symbolic link" in n for n in notes)
+
+
+PLAIN_DIGEST_LINES = [
+    ["digest", "a"],
+    ["digest", "a", "b c", "--jobs", "3"],
+    ["digest", "--exclude", "cache/", "--exclude", "*.tmp", "a", "b"],
+    ["digest", "-j", "2", "--follow-symlinks", "a"],
+    ["digest", "a", "b", "--follow-symlinks", "--exclude", "x"],
+]
+OTHER_DIGEST_LINES = [  # left to argparse: help, --opt=value, abbreviations, mistakes
+    ["digest"],
+    ["digest", "--help"],
+    ["digest", "-h", "a"],
+    ["digest", "--jobs=2", "a"],
+    ["digest", "-j2", "a"],
+    ["digest", "--excl", "x", "a"],
+    ["digest", "a", "--jobs", "2", "b"],
+    ["digest", "--jobs", "0", "a"],
+    ["digest", "--jobs", "two", "a"],
+    ["digest", "--jobs", "٣", "a"],
+    ["digest", "--exclude", "-x", "a"],
+    ["digest", "--", "-a"],
+    ["digest", "-", "a"],
+    ["digest", "a", "--exclude"],
+    ["sign", "nb.ipynb"],
+]
+
+
+@pytest.mark.parametrize("argv", PLAIN_DIGEST_LINES)
+def test_plain_digest_lines_parse_as_argparse_would(argv: list[str]) -> None:
+    from jupyter_sigstore.cli import _build_parser, _plain_digest_args
+
+    quick = _plain_digest_args(argv)
+    assert quick is not None and vars(quick) == vars(_build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", OTHER_DIGEST_LINES)
+def test_other_digest_lines_go_to_argparse(argv: list[str]) -> None:
+    from jupyter_sigstore.cli import _plain_digest_args
+
+    assert _plain_digest_args(argv) is None
+
+
+def test_digest_imports_only_what_it_needs(project: Path) -> None:
+    """`digest` must start about as fast as openssl: none of these load (a test of imports, not time)."""
+    _tree(project, {f"data/many/{i:02d}.bin": str(i) for i in range(40)})  # enough to fork workers
+    code = (
+        "import sys; before = set(sys.modules); from jupyter_sigstore.cli import main; "
+        "rc = main(['digest', 'data', 'results.csv', '--jobs', '2']); "
+        "heavy = {'argparse', 're', 'typing', 'pathlib', 'json', 'threading', 'selectors', 'collections'}; "
+        "print(rc, sorted((set(sys.modules) - before) & heavy), file=sys.stderr)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert proc.stderr.strip().splitlines()[-1] == "0 []", proc.stderr
+    assert "sha256:" in proc.stdout and "results.csv" in proc.stdout
