@@ -207,7 +207,7 @@ def select_outputs(
                 )
                 walk.walk(str(path), name)
                 include.append(IncludeSpec("directory", name or "."))
-                for f in walk.files.values():
+                for f in walk.found():
                     files.setdefault(f.name, f)
                 notes += walk.notes(spec)
                 if not walk.files:
@@ -245,7 +245,7 @@ def select_outputs(
         if not walk.files:
             raise OutputError(f"output pattern {spec} matches no file")
         include.append(IncludeSpec("glob", pattern_text))
-        for f in walk.files.values():
+        for f in walk.found():
             files.setdefault(f.name, f)
         notes += walk.notes(spec)
     rules = (
@@ -343,7 +343,7 @@ def enumerate_rules(
             strict=False,
         )
         walk.walk(str(top), top_name, GlobPattern(segments) if segments else None)
-        for f in walk.files.values():
+        for f in walk.found():
             found.setdefault(f.name, f)
         problems += walk.problems
     return found, problems

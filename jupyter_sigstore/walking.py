@@ -209,7 +209,8 @@ def _not_utf8(name: str) -> bool:
 class Walk:
     """Enumerates regular files under directories with excludes, symlink rules and patterns.
 
-    Found files collect in :attr:`files` (by name). With ``sizes=False`` regular files are not
+    Found files collect in :attr:`files` (name: (path, size)); :meth:`found` lists them. With
+    ``sizes=False`` regular files are not
     stat'ed (the directory listing says what each entry is) and their size is -1: hashing learns
     the size anyway, so only a progress bar needs them beforehand. ``strict`` raises on the first
     problem (a link leading outside, an unreadable folder); otherwise problems are collected.
@@ -231,7 +232,7 @@ class Walk:
         self.skip = skip
         self.strict = strict
         self.sizes = sizes
-        self.files: dict[str, OutputFile] = {}
+        self.files: dict[str, tuple[str, int]] = {}
         self.problems: list[tuple[str, str]] = []
         self.skipped_links = 0
         self.skipped_special = 0
@@ -268,8 +269,31 @@ class Walk:
                     raise OutputError(f"output folder {name or '.'} cannot be listed ({reason})") from None
                 continue
             prefix = name + "/" if name else ""
+            files, skip, excluded, sizes = self.files, self.skip, self.matcher.excluded, self.sizes
             for entry in entries:
-                self._entry(entry, prefix + entry.name, state, ancestors, pattern, stack)
+                base = entry.name
+                child = prefix + base
+                # The common case inline (a plain file in a folder taken whole); the rest in _entry.
+                if (
+                    state is None
+                    and entry.is_file(follow_symlinks=False)
+                    and child not in skip
+                    and not _not_utf8(child)
+                ):
+                    if not excluded(child, False, base):
+                        try:
+                            size = entry.stat(follow_symlinks=False).st_size if sizes else -1
+                        except OSError:
+                            continue  # vanished while listing: not there
+                        files.setdefault(child, (entry.path, size))
+                    continue
+                self._entry(entry, child, state, ancestors, pattern, stack)
+
+    def found(self, prefix: str = "") -> list[OutputFile]:
+        """The files found, in name order, each name with ``prefix`` in front."""
+        new = tuple.__new__  # skips OutputFile.__new__'s Python frame: this runs once per file
+        items = sorted(self.files.items())
+        return [new(OutputFile, (prefix + name, path, size)) for name, (path, size) in items]
 
     def _entry(
         self,
@@ -344,7 +368,7 @@ class Walk:
                     size = (st or entry.stat(follow_symlinks=False)).st_size
                 except OSError:
                     return
-            self.files.setdefault(child, OutputFile(child, entry.path, size))
+            self.files.setdefault(child, (entry.path, size))
         else:
             self.skipped_special += 1
 
@@ -361,11 +385,6 @@ class Walk:
         if self.loops:
             notes.append(f"did not follow {self.loops} symbolic-link loop(s) in {where}")
         return notes
-
-
-def _renamed(found: dict[str, OutputFile], prefix: str) -> list[OutputFile]:
-    """The files found, sorted by name, each name with ``prefix`` in front."""
-    return [OutputFile(prefix + name, f.path, f.size) for name, f in sorted(found.items())]
 
 
 def expand_paths(
@@ -393,7 +412,7 @@ def expand_paths(
                 prefix = "" if display in (".",) else display.rstrip("/") + "/"
                 if display == "/":
                     prefix = "/"
-                out += _renamed(walk.files, prefix)
+                out += walk.found(prefix)
                 notes += walk.notes(spec)
             else:
                 out.append(OutputFile(spec, spec, -1))
@@ -410,7 +429,7 @@ def expand_paths(
         if not walk.files:
             raise OutputError(f"pattern {spec} matches no file")
         lead = "" if prefix_dir == "." and not spec.startswith("./") else prefix_dir.rstrip("/") + "/"
-        out += _renamed(walk.files, lead)
+        out += walk.found(lead)
         notes += walk.notes(spec)
     return out, notes
 
