@@ -469,3 +469,33 @@ def test_serve_cli(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_merkle_log_roots_and_proofs_match_rfc_6962() -> None:
+    """The log caches complete subtrees; every root and audit path must equal RFC 6962's definition."""
+    from jupyter_sigstore.testing.tlog import MerkleLog, node_hash
+
+    def split(n: int) -> int:
+        return 1 << ((n - 1).bit_length() - 1)
+
+    def mth(leaves: list[bytes]) -> bytes:
+        if len(leaves) <= 1:
+            return leaves[0] if leaves else hashlib.sha256(b"").digest()
+        k = split(len(leaves))
+        return node_hash(mth(leaves[:k]), mth(leaves[k:]))
+
+    def path(i: int, leaves: list[bytes]) -> list[bytes]:
+        if len(leaves) <= 1:
+            return []
+        k = split(len(leaves))
+        if i < k:
+            return [*path(i, leaves[:k]), mth(leaves[k:])]
+        return [*path(i - k, leaves[k:]), mth(leaves[:k])]
+
+    log = MerkleLog("test")
+    for n in range(1, 70):
+        log.append(b"entry %d" % n)
+        for size in (1, n // 2 or 1, n):
+            assert log.root(size) == mth(log.leaf_hashes[:size])
+            for i in {0, size // 3, size - 1}:
+                assert log.proof(i, size) == path(i, log.leaf_hashes[:size])

@@ -25,25 +25,6 @@ def _split(size: int) -> int:
     return 1 << ((size - 1).bit_length() - 1)
 
 
-def tree_root(hashes_: list[bytes]) -> bytes:
-    if not hashes_:
-        return hashlib.sha256(b"").digest()
-    if len(hashes_) == 1:
-        return hashes_[0]
-    k = _split(len(hashes_))
-    return node_hash(tree_root(hashes_[:k]), tree_root(hashes_[k:]))
-
-
-def inclusion_path(index: int, hashes_: list[bytes]) -> list[bytes]:
-    """Audit path for leaf ``index`` in the tree over ``hashes_``, bottom-up."""
-    if len(hashes_) <= 1:
-        return []
-    k = _split(len(hashes_))
-    if index < k:
-        return [*inclusion_path(index, hashes_[:k]), tree_root(hashes_[k:])]
-    return [*inclusion_path(index - k, hashes_[k:]), tree_root(hashes_[:k])]
-
-
 class MerkleLog:
     """Append-only log of canonical entry bodies; thread safe."""
 
@@ -59,6 +40,9 @@ class MerkleLog:
         self.log_id = key_id(self.public_key)
         self.bodies: list[bytes] = []
         self.leaf_hashes: list[bytes] = []
+        # Roots of complete power-of-two subtrees, by (first leaf, size): in an append-only log they
+        # never change, so a root or proof costs O(log n) hashes instead of rehashing every leaf.
+        self._subtrees: dict[tuple[int, int], bytes] = {}
         self.lock = threading.Lock()
 
     def append(self, body: bytes) -> int:
@@ -68,10 +52,33 @@ class MerkleLog:
         return len(self.bodies) - 1
 
     def root(self, size: int | None = None) -> bytes:
-        return tree_root(self.leaf_hashes[: len(self.leaf_hashes) if size is None else size])
+        """The RFC 6962 tree hash of the first ``size`` entries (default: all)."""
+        return self._hash(0, len(self.leaf_hashes) if size is None else size)
 
     def proof(self, index: int, size: int) -> list[bytes]:
-        return inclusion_path(index, self.leaf_hashes[:size])
+        """The audit path, bottom-up, for entry ``index`` in the tree of the first ``size`` entries."""
+        return self._path(index, 0, size)
+
+    def _hash(self, lo: int, hi: int) -> bytes:
+        n = hi - lo
+        if n <= 1:
+            return self.leaf_hashes[lo] if n == 1 else hashlib.sha256(b"").digest()
+        perfect = n & (n - 1) == 0
+        if perfect and (lo, n) in self._subtrees:
+            return self._subtrees[(lo, n)]
+        k = _split(n)
+        value = node_hash(self._hash(lo, lo + k), self._hash(lo + k, hi))
+        if perfect:
+            self._subtrees[(lo, n)] = value
+        return value
+
+    def _path(self, index: int, lo: int, hi: int) -> list[bytes]:
+        if hi - lo <= 1:
+            return []
+        mid = lo + _split(hi - lo)
+        if index < mid:
+            return [*self._path(index, lo, mid), self._hash(mid, hi)]
+        return [*self._path(index, mid, hi), self._hash(lo, mid)]
 
     def sign(self, data: bytes) -> bytes:
         return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
