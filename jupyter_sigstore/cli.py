@@ -449,17 +449,17 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
     from .hashing import FileHash, Progress, hash_files
-    from .walking import escape_name, expand_paths
+    from .walking import escape_name, expand_paths, sizes_of
 
     # Sizes are learnt while hashing; only a progress bar (on a terminal) needs them beforehand.
-    want_bar = Progress.for_terminal(0, 0) is not None
+    want_bar = Progress.shown_on()
     files, notes = expand_paths(
         args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks, sizes=want_bar
     )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    sizes = [f.size for f in files] if all(f.size >= 0 for f in files) else None
-    bar = Progress.for_terminal(sum(sizes), len(files)) if sizes and want_bar else None
+    sizes = sizes_of(files) if want_bar else None
+    bar = Progress.for_terminal(sum(sizes), len(files)) if sizes is not None else None
     paths, names = [f.path for f in files], [f.name for f in files]
     if bar is None:
         results = hash_files(paths, names=names, sizes=sizes, jobs=args.jobs, collect_errors=True)

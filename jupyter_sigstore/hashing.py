@@ -561,11 +561,18 @@ class Progress:
     ) -> Progress | None:
         """A Progress on ``stream`` (default stderr) if it is a terminal, else None."""
         stream = stream if stream is not None else sys.stderr
+        if not cls.shown_on(stream):
+            return None
+        return cls(total_bytes, total_files, stream, **kwargs)  # type: ignore[arg-type]
+
+    @staticmethod
+    def shown_on(stream: IO[str] | None = None) -> bool:
+        """Whether a progress bar would be drawn on ``stream`` (default stderr): is it a terminal."""
+        stream = stream if stream is not None else sys.stderr
         try:
-            tty = stream.isatty()
+            return bool(stream.isatty())
         except (AttributeError, ValueError):
-            tty = False
-        return cls(total_bytes, total_files, stream, **kwargs) if tty else None  # type: ignore[arg-type]
+            return False
 
     def advance(self, nbytes: int) -> None:
         """Count bytes hashed."""

@@ -33,6 +33,7 @@ from .walking import (
     check_exclude,
     excludes,
     has_wildcard,
+    sizes_of,
     split_glob,
 )
 
@@ -277,17 +278,9 @@ def resolve_outputs(
 
 
 def _progress(files: Sequence[OutputFile], enabled: bool, label: str) -> Progress | None:
-    if not enabled:
+    if not enabled or not Progress.shown_on():
         return None
-    sizes = [f.size if f.size >= 0 else _size(f.path) for f in files]
-    return Progress.for_terminal(sum(sizes), len(files), label=label)
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
+    return Progress.for_terminal(sum(sizes_of(files)), len(files), label=label)
 
 
 def hash_outputs(

@@ -434,6 +434,21 @@ def expand_paths(
     return out, notes
 
 
+def sizes_of(files: Sequence[OutputFile]) -> list[int]:
+    """Each file's size, stat'ing those the walk did not (0 for one that cannot be stat'ed: hashing
+    it reports why)."""
+    sizes = []
+    for f in files:
+        size = f.size
+        if size < 0:
+            try:
+                size = os.stat(f.path).st_size
+            except OSError:
+                size = 0
+        sizes.append(size)
+    return sizes
+
+
 def escape_name(name: str) -> tuple[str, bool]:
     """Escape a file name for a checksum line as ``sha256sum`` does: (text, was it escaped)."""
     if "\\" not in name and "\n" not in name and "\r" not in name:

@@ -633,3 +633,22 @@ def test_digest_imports_only_what_it_needs(project: Path) -> None:
     )
     assert proc.stderr.strip().splitlines()[-1] == "0 []", proc.stderr
     assert "sha256:" in proc.stdout and "results.csv" in proc.stdout
+
+
+def test_digest_progress_bar_knows_every_size_on_a_terminal(
+    project: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def for_terminal(total_bytes: int, total_files: int, *args: object, **kwargs: object) -> None:
+        seen.append((total_bytes, total_files))
+
+    monkeypatch.setattr(hashing.Progress, "shown_on", staticmethod(lambda stream=None: True))
+    monkeypatch.setattr(hashing.Progress, "for_terminal", staticmethod(for_terminal))
+    rc, out, _ = _digest(capsysbinary, "results.csv", "figures")
+    names = [line.split("  ", 1)[1] for line in out.splitlines()]
+    total = sum(os.path.getsize(project / n) for n in names)
+    assert rc == 0 and "results.csv" in names and seen == [(total, len(names))]
+    seen.clear()
+    monkeypatch.setattr(hashing.Progress, "shown_on", staticmethod(lambda stream=None: False))
+    assert _digest(capsysbinary, "results.csv")[0] == 0 and seen == []  # not a terminal: no bar
