@@ -45,6 +45,7 @@ _PROGRESS_THREAD = "jupyter-sigstore-progress"
 _BATCH_FILES = 64
 _BATCH_BYTES = 16 << 20
 _BATCH_UNKNOWN = 16  # files per batch when their sizes are not known
+_REPORT_BYTES = 32 << 20  # how often a forked worker tells a progress bar how far it got
 _PIPE_BUF = 4096  # POSIX guarantees writes of up to 512 bytes are atomic; Linux, 4096
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
 _O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # never block opening a FIFO; it is refused after fstat
@@ -105,7 +106,7 @@ def hash_file(
     *,
     name: str | None = None,
     buffer: bytearray | None = None,
-    progress: Progress | None = None,
+    progress: Progress | _ByteReport | None = None,
     pipeline: bool = False,
 ) -> FileHash:
     """Hash one regular file in chunks; ``name`` is how errors refer to it (default: the path).
@@ -171,7 +172,7 @@ def _readinto(fd: int) -> Callable[[bytearray], int]:
     return fh.readinto
 
 
-def _serial(fd: int, h: hashlib._Hash, buffer: bytearray, progress: Progress | None) -> int:
+def _serial(fd: int, h: hashlib._Hash, buffer: bytearray, progress: Progress | _ByteReport | None) -> int:
     view = memoryview(buffer)
     readinto = _readinto(fd)
     update = h.update
@@ -184,7 +185,7 @@ def _serial(fd: int, h: hashlib._Hash, buffer: bytearray, progress: Progress | N
     return total
 
 
-def _pipelined(fd: int, h: hashlib._Hash, progress: Progress | None) -> int:
+def _pipelined(fd: int, h: hashlib._Hash, progress: Progress | _ByteReport | None) -> int:
     """Read in one thread and hash in this one, through a ring of small (cache-resident) buffers."""
     import threading
     from queue import SimpleQueue
@@ -361,28 +362,57 @@ def _can_fork() -> bool:
     )
 
 
+class _ByteReport:
+    """A worker's stand-in for the progress bar: sends the parent the bytes hashed, every
+    ``_REPORT_BYTES`` within a big file and at the end of each batch."""
+
+    def __init__(self, out: int) -> None:
+        self.out = out
+        self.pending = 0
+
+    def advance(self, nbytes: int) -> None:
+        self.pending += nbytes
+        if self.pending >= _REPORT_BYTES:
+            self.flush()
+
+    def file_done(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        if self.pending:
+            _write_all(self.out, f"-1\tbytes\t{self.pending}\n".encode())
+            self.pending = 0
+
+
 def _child(
     batches: list[tuple[int, ...]],
     paths: Sequence[str | os.PathLike[str]],
     names: Sequence[str] | None,
     work: int,
     out: int,
+    report_bytes: bool,
 ) -> None:
     """Take batch numbers from the shared ``work`` pipe until it ends; for each file of a batch write
-    one line to ``out``: its index, then the digest and size or the error."""
+    one line to ``out``: its index, then the digest and size or the error (and with
+    ``report_bytes``, lines counting the bytes hashed, for a progress bar)."""
     buf = bytearray(CHUNK)
+    report = _ByteReport(out) if report_bytes else None
     while head := os.read(work, 4):
         if len(head) != 4:
             raise OSError("short read from the work pipe")
         lines = []
         for i in batches[int.from_bytes(head, "little")]:
             try:
-                h = hash_file(paths[i], name=names[i] if names is not None else None, buffer=buf)
+                h = hash_file(
+                    paths[i], name=names[i] if names is not None else None, buffer=buf, progress=report
+                )
                 lines.append(f"{i}\tok\t{h.sha256}\t{h.size}\n")
             except FileChangedError as exc:
                 lines.append(f"{i}\tchanged\t{_escape(str(exc))}\n")
             except OutputError as exc:
                 lines.append(f"{i}\terror\t{_escape(str(exc))}\n")
+        if report is not None:
+            report.flush()
         _write_all(out, "".join(lines).encode("utf-8", "surrogateescape"))
 
 
@@ -439,7 +469,7 @@ def _hash_forked(
                 try:
                     os.close(read_end)
                     os.close(work_w)
-                    _child(batches, paths, names, work_r, write_end)
+                    _child(batches, paths, names, work_r, write_end, progress is not None)
                 except BaseException:
                     code = 70
                 finally:
@@ -504,11 +534,14 @@ def _hash_forked(
 
 def _record(line: bytes, results: list[FileHash | OutputError | None], progress: Progress | None) -> None:
     index, kind, *rest = line.decode("utf-8", "surrogateescape").split("\t")
+    if kind == "bytes":
+        if progress is not None:
+            progress.advance(int(rest[0]))
+        return
     i = int(index)
     if kind == "ok":
         results[i] = FileHash(rest[0], int(rest[1]))
         if progress is not None:
-            progress.advance(int(rest[1]))
             progress.file_done()
     else:
         cls = FileChangedError if kind == "changed" else OutputError

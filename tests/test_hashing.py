@@ -221,3 +221,23 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(hashing, "_child", die)
     with pytest.raises(OutputError, match="hashing worker failed before finishing 100 file"):
         hashing._hash_forked([tmp_path / "f"] * 100, None, None, 2, None, True)
+
+
+def test_forked_worker_reports_progress_within_a_big_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashing, "_REPORT_BYTES", hashing.CHUNK)
+    data = _write(tmp_path / "big", 5 * hashing.CHUNK + 7)
+    work_r, work_w = os.pipe()
+    out_r, out_w = os.pipe()
+    os.write(work_w, (0).to_bytes(4, "little"))
+    os.close(work_w)
+    hashing._child([(0,)], [tmp_path / "big"], None, work_r, out_w, True)
+    os.close(out_w)
+    with os.fdopen(out_r, "rb") as fh:
+        lines = fh.read().decode().splitlines()
+    os.close(work_r)
+    *counts, last = lines
+    assert len(counts) >= 5 and all(line.startswith("-1\tbytes\t") for line in counts)
+    assert sum(int(line.split("\t")[2]) for line in counts) == len(data)
+    assert last == f"0\tok\t{hashlib.sha256(data).hexdigest()}\t{len(data)}"
