@@ -573,6 +573,8 @@ class Progress:
         delay: float = 1.0,
         interval: float = 0.2,
     ) -> None:
+        import threading  # here, not at the top: digest loads it only for a bar on a terminal
+
         self.total_bytes = max(total_bytes, 0)
         self.total_files = total_files
         self.done_bytes = 0
@@ -581,8 +583,6 @@ class Progress:
         self._label = label
         self._delay = delay
         self._interval = interval
-        import threading
-
         self._stop = threading.Event()
         self._drawn = False
         self._start = time.monotonic()

@@ -274,12 +274,11 @@ class Walk:
                 base = entry.name
                 child = prefix + base
                 # The common case inline (a plain file in a folder taken whole); the rest in _entry.
-                if (
-                    state is None
-                    and entry.is_file(follow_symlinks=False)
-                    and child not in skip
-                    and not _not_utf8(child)
-                ):
+                try:
+                    plain = state is None and entry.is_file(follow_symlinks=False)
+                except OSError:  # a file system without file types in listings: _entry says why
+                    plain = False
+                if plain and child not in skip and not _not_utf8(child):
                     if not excluded(child, False, base):
                         try:
                             size = entry.stat(follow_symlinks=False).st_size if sizes else -1
