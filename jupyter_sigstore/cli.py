@@ -75,6 +75,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "the same outputs, unchanged), keeping the earlier ones",
     )
     sign.add_argument(
+        "--earlier-key",
+        action="append",
+        default=[],
+        metavar="PUB",
+        help="with --countersign: the PEM public key of an earlier signer who signed with a local key "
+        "(repeatable); their signature must verify before it is countersigned",
+    )
+    sign.add_argument(
         "--allow-outside",
         action="store_true",
         help="allow outputs outside the notebook's folder (named with ../ in the signature)",
@@ -184,11 +192,19 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from .errors import UsageError
     from .identity import obtain_token
     from .signing import KeylessSigner, sign_notebook
     from .storage import load_notebook, tracked_outputs
 
     instance = _instance(args)
+    if args.earlier_key and not args.countersign:
+        raise UsageError("--earlier-key is for --countersign (it verifies an earlier signature)")
+    earlier_keys = []
+    if args.earlier_key:
+        from .keys import load_public_key
+
+        earlier_keys = [load_public_key(k) for k in args.earlier_key]
     # Read the notebook first so a bad notebook never costs an interactive login.
     loaded = load_notebook(Path(args.notebook))
     outputs, base = args.output, None
@@ -222,6 +238,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         detached=args.detached,
         allow_outside=args.allow_outside,
         countersign=args.countersign,
+        earlier_keys=earlier_keys,
         instance=instance,
     )
     bundle = json.loads(result.bundle_json)

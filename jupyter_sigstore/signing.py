@@ -26,6 +26,9 @@ from .storage import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from sigstore.oidc import IdentityToken
 
     from .statement import Provenance
@@ -106,6 +109,7 @@ def sign_content(
     outputs: list[str] | None = None,
     allow_outside: bool = False,
     countersign: bool = False,
+    earlier_keys: Sequence[EllipticCurvePublicKey] = (),
     instance: Instance | None = None,
     base: Path | None = None,
     output_options: OutputOptions | None = None,
@@ -115,6 +119,8 @@ def sign_content(
     Returns the embedded metadata entry; nothing is written. Every check that can fail runs before
     the signer is called, so a refusal leaves no log entry. ``output_options`` sets exclude rules,
     symlink following, hashing threads and the progress bar; outputs may be files, folders, patterns.
+    A countersignature first verifies the existing signatures; ``earlier_keys`` are the public keys
+    of earlier signers who signed with a local key.
     """
     digest = digest_of(nb, path)
     if countersign:
@@ -123,7 +129,7 @@ def sign_content(
                 "a countersignature covers exactly the notebook and outputs that the first signature "
                 "covers; drop --output"
             )
-        reference = _countersign_reference(nb, path, signer, instance, allow_outside)
+        reference = _countersign_reference(nb, path, signer, instance, allow_outside, earlier_keys)
         hashed = list(reference.outputs)
         statement = build_statement(path.name, digest, hashed, output_rules=reference.output_rules)
         notes: list[str] = []
@@ -148,6 +154,7 @@ def sign_notebook(
     detached: bool = False,
     allow_outside: bool = False,
     countersign: bool = False,
+    earlier_keys: Sequence[EllipticCurvePublicKey] = (),
     instance: Instance | None = None,
     base: Path | None = None,
     output_options: OutputOptions | None = None,
@@ -168,6 +175,7 @@ def sign_notebook(
         outputs=outputs,
         allow_outside=allow_outside,
         countersign=countersign,
+        earlier_keys=earlier_keys,
         instance=instance,
         base=base,
         output_options=output_options,
@@ -222,17 +230,33 @@ def _next_free_sidecar(notebook: Path) -> Path:
 
 
 def _countersign_reference(
-    nb: dict[str, Any], path: Path, signer: StatementSigner, instance: Instance | None, allow_outside: bool
+    nb: dict[str, Any],
+    path: Path,
+    signer: StatementSigner,
+    instance: Instance | None,
+    allow_outside: bool,
+    earlier_keys: Sequence[EllipticCurvePublicKey],
 ) -> Provenance:
     """What a countersignature vouches for: exactly what the newest signature covers, which must
     still hold (every existing signature valid and covering the notebook and outputs as they are)."""
+    from .keys import is_key_bundle
     from .storage import read_signatures
     from .trust import Instance
     from .verifying import verify_bundle_text, verify_notebook_content
 
     instance = instance or Instance()
     stored = read_signatures(nb, path)
-    report = verify_notebook_content(nb, path, stored, instance=instance, allow_outside=allow_outside)
+    if not earlier_keys:
+        for sig in stored:
+            bundle = _json_object(sig.bundle_text)
+            if bundle is not None and is_key_bundle(bundle):
+                raise UsageError(
+                    f"refusing to countersign {path}: {sig.source} was made with a local key, which "
+                    "verifies only with its public key; pass it with --earlier-key PUB"
+                )
+    report = verify_notebook_content(
+        nb, path, stored, instance=instance, allow_outside=allow_outside, keys=earlier_keys
+    )
     if report.status == "unsigned":
         raise UsageError(f"{path} has no signature to countersign; sign it first")
     if report.status in ("invalid", "modified"):
@@ -242,5 +266,13 @@ def _countersign_reference(
     newest = stored[-1]
     assert newest.bundle_text is not None  # a readable, valid signature: checked by the report above
     return verify_bundle_text(
-        newest.bundle_text, newest.source, instance, allow_outside=allow_outside
+        newest.bundle_text, newest.source, instance, allow_outside=allow_outside, keys=earlier_keys
     ).provenance
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text) if text is not None else None
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

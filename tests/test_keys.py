@@ -545,3 +545,56 @@ def test_message_signature_with_artifact(
     bundle["messageSignature"].pop("messageDigest")
     with pytest.raises(BundleError, match="does not verify"):
         verify_key_bundle(json.dumps(bundle), pub, artifact_digest=hashlib.sha256(b"other").digest())
+
+
+def test_countersigning_a_key_signed_notebook_needs_the_earlier_key(
+    example: Path,
+    team_keys: tuple[Path, Path],
+    tmp_path: Path,
+    trust_config: Path,
+    token: Callable[..., str],
+    sigstore_instance: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A team key signs first; a reviewer countersigns keyless, naming the team's public key."""
+    private, public = team_keys
+    monkeypatch.chdir(example)
+    tc = str(trust_config)
+    assert _run(capsys, "sign", "analysis.ipynb", "-o", "results.csv", "--key", str(private))[0] == 0
+    countersign = ["sign", "analysis.ipynb", "--countersign", "--trust-config", tc, "--identity-token"]
+    before = (example / "analysis.ipynb").read_bytes()
+
+    rc, _, err = _run(capsys, *countersign, token("bob@example.com"))
+    assert rc == 2 and "was made with a local key" in err and "--earlier-key" in err
+    _, other = generate_keypair(tmp_path / "other", None)
+    rc, _, err = _run(capsys, *countersign, token("bob@example.com"), "--earlier-key", str(other))
+    assert rc == 2 and "refusing to countersign" in err and "matches none of the given keys" in err
+    rc, _, err = _run(capsys, "sign", "analysis.ipynb", "--earlier-key", str(public), "--key", str(private))
+    assert rc == 2 and "--earlier-key is for --countersign" in err
+    assert (example / "analysis.ipynb").read_bytes() == before  # every refusal wrote nothing
+
+    rc, out, err = _run(capsys, *countersign, token("bob@example.com"), "--earlier-key", str(public))
+    assert rc == 0 and out.startswith("countersigned"), err
+    rc, out, err = _run(
+        capsys,
+        "verify",
+        "analysis.ipynb",
+        "--trust-config",
+        tc,
+        "--json",
+        "--key",
+        str(public),
+        "--cert-identity",
+        "bob@example.com",
+        "--cert-oidc-issuer",
+        sigstore_instance.issuer_url,
+    )
+    report = json.loads(out)
+    assert rc == 0, (report["summary"], err)
+    assert [s["trusted_as"] for s in report["signatures"]] == [["key"], ["signer"]]
+    assert [o["path"] for o in report["outputs"]] == ["results.csv"]  # the same subjects as the first
+
+    (example / "results.csv").write_text("edited\n")  # a change since: refused, even with the key
+    rc, _, err = _run(capsys, *countersign, token("carol@example.com"), "--earlier-key", str(public))
+    assert rc == 2 and "modified" in err and "results.csv" in err
