@@ -33,6 +33,7 @@ from .errors import (
 from .kernel_login import SESSION, KernelIdentity, LoginPrompt, Method
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from IPython.core.interactiveshell import InteractiveShell
 
     from .policy import TrustPolicy
@@ -51,7 +52,7 @@ HELP = """\
 
   %sigstore track PATH...            declare data outputs of this notebook (kept in its metadata)
   %sigstore untrack PATH...          stop tracking them
-  %sigstore sign [NOTEBOOK] [--output PATH]... [--countersign] [--on-disk]
+  %sigstore sign [NOTEBOOK] [--output PATH]... [--countersign [--earlier-key PUB]...] [--on-disk]
                                      sign the notebook as shown plus its tracked outputs
   %sigstore verify [NOTEBOOK] [--policy FILE | --cert-identity ID --cert-oidc-issuer URL]
                                      verify the saved notebook and its outputs
@@ -92,6 +93,14 @@ def _parser(prog: str) -> _Parser:
     return _Parser(prog=f"%sigstore {prog}", add_help=False, allow_abbrev=False)
 
 
+def _load_public_keys(paths: list[str]) -> list[EllipticCurvePublicKey]:
+    if not paths:
+        return []
+    from .keys import load_public_key
+
+    return [load_public_key(p) for p in paths]
+
+
 # -- the front end link (comm) ---------------------------------------------------------------
 
 
@@ -106,6 +115,7 @@ class SignRequest:
     signer: str
     instance: Instance
     tracked: list[str]
+    earlier_keys: list[EllipticCurvePublicKey] = field(default_factory=list)
     status: str = "sent"
     message: str = ""
 
@@ -219,6 +229,7 @@ def _sign_snapshot(content: dict[str, Any], request: SignRequest, identity: Kern
         KeylessSigner(request.instance, login.token),
         outputs=request.outputs,
         countersign=request.countersign,
+        earlier_keys=request.earlier_keys,
         instance=request.instance,
         base=request.notebook.parent,
     )
@@ -408,8 +419,12 @@ class SigstoreMagics(Magics):
         p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
         p.add_argument("--output", "-o", action="append", default=[], metavar="PATH")
         p.add_argument("--countersign", action="store_true")
+        p.add_argument("--earlier-key", action="append", default=[], metavar="PUB")
         p.add_argument("--on-disk", action="store_true")
         ns = p.parse_args(args)
+        if ns.earlier_key and not ns.countersign:
+            raise UsageError("--earlier-key is for --countersign (it verifies an earlier signature)")
+        earlier_keys = _load_public_keys(ns.earlier_key)
         notebook = self.notebook(ns.notebook)
         own = notebook == self.own_notebook()
         if fnmatch.fnmatch(notebook.name, UNTITLED):
@@ -427,7 +442,7 @@ class SigstoreMagics(Magics):
             self.identity.require()  # raises the one-line "expired" error
         use_link = own and not ns.on_disk and self.link.state in ("unknown", "present")
         if not use_link:
-            self._sign_on_disk(notebook, outputs, tracked, ns.countersign, own)
+            self._sign_on_disk(notebook, outputs, tracked, ns.countersign, own, earlier_keys)
             return
         request = SignRequest(
             uuid.uuid4().hex,
@@ -437,6 +452,7 @@ class SigstoreMagics(Magics):
             "kernel" if login is not None else "frontend",
             self.instance(),
             tracked,
+            earlier_keys,
         )
         self.link.requests[request.request_id] = request
         parent = getattr(self.shell, "parent_header", None) or {}
@@ -461,7 +477,13 @@ class SigstoreMagics(Magics):
             )
 
     def _sign_on_disk(
-        self, notebook: Path, outputs: list[str], tracked: list[str], countersign: bool, own: bool
+        self,
+        notebook: Path,
+        outputs: list[str],
+        tracked: list[str],
+        countersign: bool,
+        own: bool,
+        earlier_keys: list[EllipticCurvePublicKey],
     ) -> None:
         from .signing import KeylessSigner, sign_notebook
         from .storage import load_notebook, save_notebook, with_tracked
@@ -475,6 +497,7 @@ class SigstoreMagics(Magics):
             KeylessSigner(instance, login.token),
             outputs=outputs,
             countersign=countersign,
+            earlier_keys=earlier_keys,
             instance=instance,
             base=notebook.parent,
         )

@@ -275,3 +275,44 @@ def test_cell_magic_output_is_tracked(driver: Callable[..., NotebookDriver]) -> 
     assert d.model["metadata"]["sigstore"]["tracked"] == ["table.html"]
     cell = d.run("%%sigstore output fig.png\nprint('no image')")
     assert "produced no image/png output" in error_line(d, cell)
+
+
+def test_countersign_a_key_signed_notebook_from_the_kernel(
+    driver: Callable[..., NotebookDriver], sigstore_instance: LocalSigstore, trust_config: Path
+) -> None:
+    from jupyter_sigstore.keys import (
+        KeySigner,
+        generate_keypair,
+        key_policy,
+        load_private_key,
+        load_public_key,
+    )
+    from jupyter_sigstore.signing import sign_notebook
+    from jupyter_sigstore.trust import Instance
+
+    d = driver(extension=False)
+    other = d.path.parent / "report.ipynb"
+    other.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# r")])))
+    private, public = generate_keypair(d.path.parent / "team", None)
+    sign_notebook(other, KeySigner(load_private_key(private)))
+    before = other.read_bytes()
+    d.run("%load_ext jupyter_sigstore")
+    d.run("%sigstore login --device --timeout 60", on_output=approver(sigstore_instance, "bob@example.com"))
+
+    cell = d.run("%sigstore sign report.ipynb --countersign")
+    assert "was made with a local key" in error_line(d, cell) and "--earlier-key" in error_line(d, cell)
+    cell = d.run("%sigstore sign report.ipynb --earlier-key team.pub")
+    assert "--earlier-key is for --countersign" in error_line(d, cell)
+    assert other.read_bytes() == before
+
+    cell = d.run("%sigstore sign report.ipynb --countersign --earlier-key team.pub")
+    assert "signed the saved file report.ipynb as bob@example.com" in d.text(cell), d.text(cell)
+    bob = TrustPolicy.exact("bob@example.com", sigstore_instance.issuer_url)
+    report = verify_notebook(
+        other,
+        policy=key_policy([load_public_key(public)], base=bob),
+        instance=Instance.select(trust_config=trust_config),
+        keys=[load_public_key(public)],
+    )
+    assert report.status == "verified", report.render_text()
+    assert [s.identity for s in report.signatures][1] == "bob@example.com"
