@@ -322,7 +322,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         from .keys import key_policy, load_public_key
 
         policy = key_policy([load_public_key(k) for k in args.key], base=policy)
-    keys = list(policy.public_keys) if policy is not None else []
     instance = _instance(args)
     _warn_if_stale(instance.name)
     instance.trusted_root()  # a bad --trust-config is a usage error even for unsigned notebooks
@@ -337,7 +336,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             instance=instance,
             bundles=bundles,
             allow_outside=args.allow_outside,
-            keys=keys,
             jobs=args.jobs,
             progress=True,  # shown only on a terminal, and only for long hashing
         )

@@ -218,7 +218,8 @@ def verify_notebook(
 ) -> VerificationReport:
     """Verify a notebook file and its signed outputs; return the report (never raises for a bad
     signature; raises NotebookError only when the notebook itself cannot be read). ``keys`` are
-    the public keys that local-key signatures may verify with; ``jobs`` and ``progress`` control
+    public keys that local-key signatures may verify with, besides those the policy trusts;
+    ``jobs`` and ``progress`` control
     how outputs are re-hashed (workers; a progress bar on a terminal)."""
     path = Path(path)
     loaded = load_notebook(path)
@@ -249,8 +250,12 @@ def verify_notebook_content(
     progress: bool = False,
 ) -> VerificationReport:
     """Verify an in-memory notebook (e.g. an editor's model) saved, or to be saved, at ``path``
-    against the given stored signatures; outputs are resolved relative to ``path``'s folder."""
+    against the given stored signatures; outputs are resolved relative to ``path``'s folder.
+
+    Local-key signatures verify with ``keys`` and with the keys the policy trusts."""
     instance = instance or Instance()
+    if policy is not None and policy.public_keys:
+        keys = [*keys, *policy.public_keys]
     current = digest_of(nb, path)
     report = VerificationReport(
         notebook=str(path),

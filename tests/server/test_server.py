@@ -191,6 +191,19 @@ async def test_verify_uses_nearest_project_policy(
     assert result["report"]["status"] == "untrusted-signer"
 
 
+async def test_verify_key_signed_notebook_with_a_policy_naming_the_key(jp_fetch: Fetch, root: Path) -> None:
+    from jupyter_sigstore.keys import KeySigner, generate_keypair, load_private_key
+
+    private, _ = generate_keypair(root / "team", None)
+    sign_notebook(root / "work" / "analysis.ipynb", KeySigner(load_private_key(private)))
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "invalid"  # no policy names the key: it cannot be checked
+    (root / "sigstore-policy.toml").write_text('[[trusted]]\nname = "team"\nkey = "team.pub"\n')
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "verified", result["report"]["summary"]
+    assert result["report"]["signatures"][0]["trusted_as"] == ["team"]
+
+
 async def test_verify_uses_server_policy_file(
     jp_fetch: Fetch, jp_serverapp: Any, signed: Path, tmp_path: Path, sigstore_instance: LocalSigstore
 ) -> None:
