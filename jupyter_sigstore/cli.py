@@ -142,8 +142,9 @@ def _build_parser() -> argparse.ArgumentParser:
     digest = sub.add_parser(
         "digest",
         help="print the sha256 of files, folders (recursive) and patterns, as signing would see them",
-        description="Print `sha256:<hex>  <path>` per file, like sha256sum (a name holding a newline or "
-        "backslash is escaped and its line starts with a backslash).",
+        description="Print one line per file, like sha256sum:\n\n  sha256:<hex>  <path>\n\n"
+        "A name holding a newline or backslash is escaped and its line starts with a backslash.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     digest.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or quoted glob patterns")
     _add_output_options(digest)
