@@ -70,6 +70,9 @@ class FileHash(tuple[str, int]):
         """The number of bytes hashed."""
         return self[1]
 
+    def __getnewargs__(self) -> tuple[object, ...]:  # for pickle and copy, as a NamedTuple has
+        return tuple(self)
+
     def __repr__(self) -> str:
         return f"FileHash(sha256={self[0]!r}, size={self[1]})"
 

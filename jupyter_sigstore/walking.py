@@ -56,6 +56,9 @@ class OutputFile(tuple[str, str, int]):
         """Its size in bytes, or -1 when the walk did not look."""
         return self[2]
 
+    def __getnewargs__(self) -> tuple[object, ...]:  # for pickle and copy, as a NamedTuple has
+        return tuple(self)
+
     def __repr__(self) -> str:
         return f"OutputFile(name={self[0]!r}, path={self[1]!r}, size={self[2]})"
 

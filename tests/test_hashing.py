@@ -241,3 +241,16 @@ def test_forked_worker_reports_progress_within_a_big_file(
     assert len(counts) >= 5 and all(line.startswith("-1\tbytes\t") for line in counts)
     assert sum(int(line.split("\t")[2]) for line in counts) == len(data)
     assert last == f"0\tok\t{hashlib.sha256(data).hexdigest()}\t{len(data)}"
+
+
+def test_records_behave_like_the_tuples_they_replace() -> None:
+    import copy
+    import pickle
+
+    from jupyter_sigstore.walking import OutputFile
+
+    for record, fields in ((FileHash("ab" * 32, 3), ("ab" * 32, 3)), (OutputFile("a", "/x/a"), ("a", "/x/a", -1))):
+        assert record == fields and tuple(record) == fields and hash(record) == hash(fields)
+        assert pickle.loads(pickle.dumps(record)) == record and type(copy.deepcopy(record)) is type(record)
+    assert (FileHash("ab", 3).sha256, FileHash("ab", 3).size) == ("ab", 3)
+    assert repr(OutputFile("a", "/x/a", 2)) == "OutputFile(name='a', path='/x/a', size=2)"
