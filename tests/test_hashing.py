@@ -249,7 +249,11 @@ def test_records_behave_like_the_tuples_they_replace() -> None:
 
     from jupyter_sigstore.walking import OutputFile
 
-    for record, fields in ((FileHash("ab" * 32, 3), ("ab" * 32, 3)), (OutputFile("a", "/x/a"), ("a", "/x/a", -1))):
+    cases: list[tuple[tuple[object, ...], tuple[object, ...]]] = [
+        (FileHash("ab" * 32, 3), ("ab" * 32, 3)),
+        (OutputFile("a", "/x/a"), ("a", "/x/a", -1)),
+    ]
+    for record, fields in cases:
         assert record == fields and tuple(record) == fields and hash(record) == hash(fields)
         assert pickle.loads(pickle.dumps(record)) == record and type(copy.deepcopy(record)) is type(record)
     assert (FileHash("ab", 3).sha256, FileHash("ab", 3).size) == ("ab", 3)
