@@ -311,7 +311,8 @@ def hash_outputs(
 def enumerate_rules(
     notebook: Path, rules: OutputRules, *, allow_outside: bool = False
 ) -> tuple[dict[str, OutputFile], list[tuple[str, str]]]:
-    """The files the recorded rules select today, and problems found (links leading outside)."""
+    """The files the recorded rules select today (sizes not looked up), and problems found (links
+    leading outside)."""
     nb_real = notebook.resolve()
     root = nb_real.parent
     matcher = ExcludeMatcher(rules.exclude)
@@ -334,6 +335,7 @@ def enumerate_rules(
             boundary=str(root if _is_within(real, root) else real),
             skip=frozenset({nb_real.name}) if real == root else frozenset(),
             strict=False,
+            sizes=False,  # only the names are compared with the signed ones
         )
         walk.walk(str(top), top_name, GlobPattern(segments) if segments else None)
         for f in walk.found():
