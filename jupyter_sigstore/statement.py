@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from . import __version__
@@ -63,12 +62,15 @@ def check_relative_path(path: str, *, allow_parent: bool = False) -> str:
     """
     if not isinstance(path, str) or not path or "\x00" in path or "\\" in path:
         raise BundleError(f"output path {path!r} is not a relative POSIX path")
-    pure = PurePosixPath(path)
-    parts = pure.parts
+    # Plain string tests (this runs once per signed output): an empty part means a leading, trailing
+    # or doubled slash; "." and ".." parts are not normal, except leading ".." with allow_parent.
+    parts = path.split("/")
     if allow_parent:
-        while parts and parts[0] == "..":
-            parts = parts[1:]
-    if pure.is_absolute() or not parts or ".." in parts or str(pure) != path:
+        first = 0
+        while first < len(parts) and parts[first] == "..":
+            first += 1
+        parts = parts[first:]
+    if not parts or "" in parts or "." in parts or ".." in parts:
         raise BundleError(
             f"output path {path!r} escapes the notebook's folder or is not normal "
             "(pass --allow-outside to accept outputs outside it)"

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jupyter_sigstore import hashing
 from jupyter_sigstore.canonical import notebook_digest
@@ -362,6 +364,39 @@ def test_crafted_rules_are_refused(rules: dict[str, Any]) -> None:
 def test_crafted_output_paths_are_refused(path: str) -> None:
     with pytest.raises(BundleError):
         parse_statement(_statement([(path, EMPTY, 0)]))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    path=st.lists(st.sampled_from(["a", "b.csv", ".", "..", "", "...", ".h", " ", "é", "\\", "\x00"])).map(
+        "/".join
+    ),
+    allow_parent=st.booleans(),
+)
+def test_relative_path_rule_is_pathlibs(path: str, allow_parent: bool) -> None:
+    """check_relative_path (plain string tests) admits exactly the normal relative POSIX paths."""
+    from pathlib import PurePosixPath
+
+    from jupyter_sigstore.statement import check_relative_path
+
+    pure = PurePosixPath(path)
+    parts = pure.parts
+    while allow_parent and parts and parts[0] == "..":
+        parts = parts[1:]
+    normal = (
+        bool(path)
+        and "\x00" not in path
+        and "\\" not in path
+        and not pure.is_absolute()
+        and bool(parts)
+        and ".." not in parts
+        and str(pure) == path
+    )
+    if normal:
+        assert check_relative_path(path, allow_parent=allow_parent) == path
+    else:
+        with pytest.raises(BundleError):
+            check_relative_path(path, allow_parent=allow_parent)
 
 
 def test_parent_specs_only_with_allow_outside() -> None:
