@@ -1,6 +1,7 @@
 """Benchmarks for hashing and signing data outputs, each against a baseline measured in the same run.
 
-    .venv/bin/python benchmarks/run.py            # the full set (2 GiB file, 5,000 files, 1,000 outputs)
+    .venv/bin/python benchmarks/run.py            # the full set (2 GiB file, 5,000 files, signing
+                                                  # 1,000 outputs, verifying 5,000)
     .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a smoke run
 
 Prints the machine, every timing (best of --repeat runs, runs of the two sides interleaved so that
@@ -349,6 +350,61 @@ def bench_signing(workdir: Path, count: int, repeat: int, ours: str) -> dict[str
     return {"sign_ratio": ratio}
 
 
+def bench_verify(workdir: Path, count: int, size: int, repeat: int, ours: str) -> dict[str, float]:
+    print(
+        f"\n[4] verifying a notebook with {count:,} outputs of {size // 1024} KiB: "
+        "`verify` vs `digest` on the same files, and vs `verify` of a notebook without outputs"
+    )
+    from jupyter_sigstore.testing import LocalSigstore
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "xdg-cache"), XDG_DATA_HOME=str(workdir / "xdg-data"))
+    project = workdir / "verify-project"
+    outputs = project / "outputs"
+    outputs.mkdir(parents=True)
+    block = os.urandom(size)
+    for i in range(count):
+        (outputs / f"part-{i:05d}.bin").write_bytes(block[i % 251 :] + block[: i % 251])
+    warm(sorted(outputs.iterdir()))
+    with LocalSigstore(rekor_version=1) as inst:
+        trust = str(inst.write_trust_config(workdir / "verify_trust_config.json"))
+        for name, specs in (("with-outputs.ipynb", ["--output", "outputs"]), ("plain.ipynb", [])):
+            (project / name).write_text(json.dumps(NOTEBOOK))
+            token = inst.mint_token("alice@example.com")
+            run(
+                [ours, "sign", name, *specs, "--trust-config", trust, "--identity-token", token],
+                cwd=project,
+                env=env,
+            )
+        policy = [
+            "--trust-config",
+            trust,
+            "--cert-identity",
+            "alice@example.com",
+            "--cert-oidc-issuer",
+            inst.issuer_url,
+        ]
+        times = best_of(
+            repeat,
+            {
+                "jupyter-sigstore verify (outputs)": lambda: run(
+                    [ours, "verify", "with-outputs.ipynb", *policy], cwd=project, env=env
+                )[0],
+                "jupyter-sigstore digest outputs": lambda: run([ours, "digest", "outputs"], cwd=project)[0],
+                "jupyter-sigstore verify (no outputs)": lambda: run(
+                    [ours, "verify", "plain.ipynb", *policy], cwd=project, env=env
+                )[0],
+            },
+        )
+    extra = times["jupyter-sigstore verify (outputs)"] - times["jupyter-sigstore verify (no outputs)"]
+    digest = times["jupyter-sigstore digest outputs"]
+    print(
+        f"    the outputs added {extra:.3f} s to verify; digest of the same files took {digest:.3f} s "
+        f"(ratio {extra / digest:.2f}; 1.0 = checking outputs costs what hashing them does)"
+    )
+    shutil.rmtree(project)
+    return {"verify_outputs_s": extra, "verify_outputs_vs_digest": extra / digest}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -358,14 +414,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--files", type=int, help="number of 256 KiB files (default 5000)")
     parser.add_argument("--sign-outputs", type=int, help="outputs to sign (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender (best is kept)")
-    parser.add_argument("--only", choices=["big", "many", "sign"], action="append", help="run only these")
+    parser.add_argument(
+        "--only", choices=["big", "many", "sign", "verify"], action="append", help="run only these"
+    )
     parser.add_argument("--model-signing-python", metavar="PYTHON", help="an interpreter with model_signing")
     parser.add_argument("--workdir", help="parent folder for the temporary files (default: system temp)")
     args = parser.parse_args(argv)
     big = args.big_gib if args.big_gib is not None else (0.25 if args.quick else 2.0)
     files = args.files or (500 if args.quick else 5000)
     sign_outputs = args.sign_outputs or (100 if args.quick else 1000)
-    only = set(args.only or ["big", "many", "sign"])
+    only = set(args.only or ["big", "many", "sign", "verify"])
     ours = _tool("jupyter-sigstore")
     # Measure the package as installed packages run: with bytecode. (pip compiles .pyc files on
     # install; an editable checkout under PYTHONDONTWRITEBYTECODE=1 would recompile at every start.)
@@ -385,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results |= bench_many_files(workdir, files, 256 * 1024, args.repeat, ours, ms)
         if "sign" in only:
             results |= bench_signing(workdir, sign_outputs, args.repeat, ours)
+        if "verify" in only:
+            results |= bench_verify(workdir, files, 256 * 1024, args.repeat, ours)
     print("\nsummary:", json.dumps({k: round(v, 2) for k, v in results.items()}))
     return 0
 
