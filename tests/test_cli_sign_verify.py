@@ -423,3 +423,19 @@ def test_verify_jobs(signed: Cli, jobs: str) -> None:
     (signed.cwd / "results.csv").write_text("changed\n")
     report = signed.verify("--jobs", jobs)
     assert {o["path"]: o["status"] for o in report["outputs"]}["results.csv"] == "modified"
+
+
+def test_console_entry_point_skips_the_last_garbage_collection(tmp_path: Path) -> None:
+    import importlib.metadata
+
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    assert [e.value for e in scripts if e.name == "jupyter-sigstore"] == ["jupyter_sigstore.cli:run"]
+    (tmp_path / "f").write_text("x")
+    code = (
+        "import gc, sys; from jupyter_sigstore.cli import run; "
+        "sys.argv = ['jupyter-sigstore', 'digest', 'f']; rc = run(); print(rc, gc.get_freeze_count() > 0)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.splitlines()[-1] == "0 True" and "f\n" in proc.stdout
