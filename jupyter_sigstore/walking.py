@@ -272,7 +272,7 @@ class Walk:
                     raise OutputError(f"output folder {name or '.'} cannot be listed ({reason})") from None
                 continue
             prefix = name + "/" if name else ""
-            files, skip, excluded, sizes = self.files, self.skip, self.matcher.excluded, self.sizes
+            skip, excluded = self.skip, self.matcher.excluded
             for entry in entries:
                 base = entry.name
                 child = prefix + base
@@ -283,11 +283,7 @@ class Walk:
                     plain = False
                 if plain and child not in skip and not _not_utf8(child):
                     if not excluded(child, False, base):
-                        try:
-                            size = entry.stat(follow_symlinks=False).st_size if sizes else -1
-                        except OSError:
-                            continue  # vanished while listing: not there
-                        files.setdefault(child, (entry.path, size))
+                        self._add_file(child, entry)
                     continue
                 self._entry(entry, child, state, ancestors, pattern, stack)
 
@@ -364,15 +360,18 @@ class Walk:
         elif not included:
             return
         elif is_file:
-            size = -1
-            if self.sizes:
-                try:
-                    size = (st or entry.stat(follow_symlinks=False)).st_size
-                except OSError:
-                    return
-            self.files.setdefault(child, (entry.path, size))
+            self._add_file(child, entry, st)
         else:
             self.skipped_special += 1
+
+    def _add_file(self, child: str, entry: os.DirEntry[str], st: os.stat_result | None = None) -> None:
+        size = -1
+        if self.sizes:
+            try:
+                size = (st or entry.stat(follow_symlinks=False)).st_size
+            except OSError:
+                return  # vanished while listing: not there
+        self.files.setdefault(child, (entry.path, size))
 
     def notes(self, where: str) -> list[str]:
         """Human notes about what the walk left out."""
