@@ -8,16 +8,16 @@ __version__ = "0.1.0"
 
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext jupyter_sigstore``: register the ``%sigstore`` magics (imported only now)."""
-    from .magics import load_ipython_extension as _load
+    from .kernel import load_ipython_extension as _load
 
-    _load(ipython)  # type: ignore[arg-type]
+    _load(ipython)
 
 
 def unload_ipython_extension(ipython: object) -> None:
     """``%unload_ext jupyter_sigstore``."""
-    from .magics import unload_ipython_extension as _unload
+    from .kernel import unload_ipython_extension as _unload
 
-    _unload(ipython)  # type: ignore[arg-type]
+    _unload(ipython)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

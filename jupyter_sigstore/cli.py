@@ -184,7 +184,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _instance(args: argparse.Namespace) -> Any:
-    from .trust import Instance
+    from .instance import Instance
 
     return Instance.select(staging=args.staging, trust_config=args.trust_config)
 
@@ -320,7 +320,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             )
         policy = load_policy(args.policy)
     if args.key:
-        from .keys import key_policy, load_public_key
+        from .keys import load_public_key
+        from .policy import key_policy
 
         policy = key_policy([load_public_key(k) for k in args.key], base=policy)
     instance = _instance(args)

@@ -60,7 +60,7 @@ def load_trusted_root(path: str | Path | None, *, staging: bool = False) -> Trus
     from sigstore.models import TrustedRoot
 
     if path is None:
-        from .trust import Instance
+        from .instance import Instance
 
         return Instance.select(staging=staging).trusted_root()
     path = Path(path)

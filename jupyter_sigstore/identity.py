@@ -16,7 +16,7 @@ from .errors import IdentityError
 if TYPE_CHECKING:
     from sigstore.oidc import IdentityToken
 
-    from .trust import Instance
+    from .instance import Instance
 
 ENV_TOKEN = "SIGSTORE_ID_TOKEN"
 CLIENT_ID = "sigstore"

@@ -29,13 +29,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from .errors import BundleError, KeyFileError, validation_summary
-from .policy import TrustedSigner, TrustPolicy
 
 if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
 
     from .certinfo import SignerIdentity
-    from .trust import Instance
+    from .instance import Instance
 
 PASSWORD_ENV = "JUPYTER_SIGSTORE_PASSWORD"
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -56,24 +55,6 @@ def key_hint(public_key: ec.EllipticCurvePublicKey) -> str:
 def key_identity(public_key: ec.EllipticCurvePublicKey) -> str:
     """How a key signer is named in reports and policies: ``key <hint>``."""
     return f"key {key_hint(public_key)}"
-
-
-def key_policy(
-    public_keys: Sequence[ec.EllipticCurvePublicKey], base: TrustPolicy | None = None, source: str = "--key"
-) -> TrustPolicy:
-    """A policy trusting signatures made with any of ``public_keys``, added to ``base`` (whose
-    ``require`` list, if any, still applies)."""
-    names = {s.name for s in base.signers} if base else set()
-    signers = list(base.signers) if base else []
-    for n, key in enumerate(public_keys, 1):
-        name = "key" if len(public_keys) == 1 else f"key{n}"
-        while name in names:
-            name += "'"
-        names.add(name)
-        signers.append(TrustedSigner(name, identity=key_identity(key), issuer=KEY_ISSUER))
-    source = f"{base.source} and {source}" if base else source
-    keys = (*base.public_keys, *public_keys) if base else tuple(public_keys)
-    return TrustPolicy(tuple(signers), base.require if base else (), source, keys)
 
 
 def _check_p256(key: object, path: Path, what: str) -> None:

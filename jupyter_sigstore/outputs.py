@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -39,7 +40,38 @@ from .walking import (
 
 if TYPE_CHECKING:
     from .report import OutputReport
-    from .statement import OutputDigest
+
+
+@dataclass(frozen=True)
+class OutputDigest:
+    """A data output: its path relative to the notebook (POSIX form), SHA-256 and size."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+def check_relative_path(path: str, *, allow_parent: bool = False) -> str:
+    """Return ``path`` if it is a normal relative POSIX path below the notebook's folder.
+
+    ``allow_parent`` admits leading ``..`` parts (outputs the user explicitly allowed outside).
+    """
+    if not isinstance(path, str) or not path or "\x00" in path or "\\" in path:
+        raise BundleError(f"output path {path!r} is not a relative POSIX path")
+    # Plain string tests (this runs once per signed output): an empty part means a leading, trailing
+    # or doubled slash; "." and ".." parts are not normal, except leading ".." with allow_parent.
+    parts = path.split("/")
+    if allow_parent:
+        first = 0
+        while first < len(parts) and parts[first] == "..":
+            first += 1
+        parts = parts[first:]
+    if not parts or "" in parts or "." in parts or ".." in parts:
+        raise BundleError(
+            f"output path {path!r} escapes the notebook's folder or is not normal "
+            "(pass --allow-outside to accept outputs outside it)"
+        )
+    return path
 
 
 class IncludeSpec(NamedTuple):
@@ -287,8 +319,6 @@ def hash_outputs(
     files: Sequence[OutputFile], *, jobs: int | None = None, progress: bool = False
 ) -> list[OutputDigest]:
     """SHA-256 and size of each output file, hashed in parallel; the first failure is raised."""
-    from .statement import OutputDigest
-
     bar = _progress(files, progress, "hashing outputs")
     sizes = [f.size for f in files] if all(f.size >= 0 for f in files) else None
     if bar is None:
@@ -356,7 +386,6 @@ def check_outputs(
     """Recompute each signed output's digest and compare; with ``rules``, also name files that
     appeared since signing in signed directories or patterns as ``added``."""
     from .report import OutputReport
-    from .statement import check_relative_path
 
     root = notebook.resolve().parent
     root_text = str(root)

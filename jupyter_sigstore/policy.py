@@ -8,10 +8,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
 from .certinfo import SignerIdentity
-from .errors import PolicyError
+from .errors import KeyFileError, PolicyError
+from .keys import KEY_ISSUER, key_identity, load_public_key
 from .textfiles import read_text
 
 
@@ -193,9 +197,6 @@ def policy_from_dict(
 
 def _key_entry(entry: dict[str, Any], where: str, base: Path | None) -> Any:
     """A ``key = "team.pub"`` entry (path relative to the policy file): a local-key signer."""
-    from .errors import KeyFileError
-    from .keys import load_public_key
-
     extra = sorted(set(entry) - {"name", "key"})
     if extra:
         raise PolicyError(f"{where}: a key entry takes only 'name' and 'key', not {extra[0]!r}")
@@ -207,8 +208,6 @@ def _key_entry(entry: dict[str, Any], where: str, base: Path | None) -> Any:
 
 
 def _key_signer(name: str, public_key: Any) -> TrustedSigner:
-    from .keys import KEY_ISSUER, key_identity
-
     return TrustedSigner(name, identity=key_identity(public_key), issuer=KEY_ISSUER)
 
 
@@ -221,3 +220,21 @@ def load_policy(path: str | Path) -> TrustPolicy:
     except PolicyError as exc:
         raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from None
     return policy_from_dict(data, f"policy file {path}", _entry_lines(text), path.parent)
+
+
+def key_policy(
+    public_keys: Sequence[EllipticCurvePublicKey], base: TrustPolicy | None = None, source: str = "--key"
+) -> TrustPolicy:
+    """A policy trusting signatures made with any of ``public_keys``, added to ``base`` (whose
+    ``require`` list, if any, still applies)."""
+    names = {s.name for s in base.signers} if base else set()
+    signers = list(base.signers) if base else []
+    for n, key in enumerate(public_keys, 1):
+        name = "key" if len(public_keys) == 1 else f"key{n}"
+        while name in names:
+            name += "'"
+        names.add(name)
+        signers.append(TrustedSigner(name, identity=key_identity(key), issuer=KEY_ISSUER))
+    source = f"{base.source} and {source}" if base else source
+    keys = (*base.public_keys, *public_keys) if base else tuple(public_keys)
+    return TrustPolicy(tuple(signers), base.require if base else (), source, keys)

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import rfc8785
 
 from .errors import SigningError, UsageError, first_line
-from .outputs import OutputOptions, hash_outputs, select_outputs
-from .statement import OutputDigest, build_statement
+from .outputs import OutputDigest, OutputOptions, hash_outputs, select_outputs
+from .statement import build_statement
 from .storage import (
     LoadedNotebook,
     atomic_write,
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from sigstore.oidc import IdentityToken
 
+    from .instance import Instance
     from .statement import Provenance
-    from .trust import Instance
 
 
 class StatementSigner(Protocol):
@@ -239,9 +239,9 @@ def _countersign_reference(
 ) -> Provenance:
     """What a countersignature vouches for: exactly what the newest signature covers, which must
     still hold (every existing signature valid and covering the notebook and outputs as they are)."""
+    from .instance import Instance
     from .keys import is_key_bundle
     from .storage import read_signatures
-    from .trust import Instance
     from .verifying import verify_bundle_text, verify_notebook_content
 
     instance = instance or Instance()

@@ -14,21 +14,12 @@ from typing import Any
 from . import __version__
 from .canonical import PROFILE, NotebookDigest, combine_digests
 from .errors import BundleError
-from .outputs import OutputRules
+from .outputs import OutputDigest, OutputRules, check_relative_path
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://jupyter-sigstore.dev/notebook-provenance/v1"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True)
-class OutputDigest:
-    """A data output: its path relative to the notebook (POSIX form), SHA-256 and size."""
-
-    path: str
-    sha256: str
-    size: int
 
 
 @dataclass(frozen=True)
@@ -53,29 +44,6 @@ class Provenance:
     predicate: dict[str, Any]
     output_rules: OutputRules | None = None
     """Directory/pattern specs and exclude rules the outputs were chosen with (None: files only)."""
-
-
-def check_relative_path(path: str, *, allow_parent: bool = False) -> str:
-    """Return ``path`` if it is a normal relative POSIX path below the notebook's folder.
-
-    ``allow_parent`` admits leading ``..`` parts (outputs the user explicitly allowed outside).
-    """
-    if not isinstance(path, str) or not path or "\x00" in path or "\\" in path:
-        raise BundleError(f"output path {path!r} is not a relative POSIX path")
-    # Plain string tests (this runs once per signed output): an empty part means a leading, trailing
-    # or doubled slash; "." and ".." parts are not normal, except leading ".." with allow_parent.
-    parts = path.split("/")
-    if allow_parent:
-        first = 0
-        while first < len(parts) and parts[first] == "..":
-            first += 1
-        parts = parts[first:]
-    if not parts or "" in parts or "." in parts or ".." in parts:
-        raise BundleError(
-            f"output path {path!r} escapes the notebook's folder or is not normal "
-            "(pass --allow-outside to accept outputs outside it)"
-        )
-    return path
 
 
 def build_statement(

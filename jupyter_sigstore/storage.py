@@ -21,7 +21,7 @@ from typing import Any
 
 from .canonical import NotebookDigest, notebook_digest, parse_notebook
 from .errors import BundleError, NotebookError
-from .statement import check_relative_path
+from .outputs import check_relative_path
 
 METADATA_KEY = "sigstore"
 SCHEMA_VERSION = 1

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from .canonical import NotebookDigest
 from .certinfo import SignerIdentity, signer_identity
 from .errors import BundleError, first_line
+from .instance import Instance
 from .outputs import check_outputs
 from .policy import TrustPolicy
 from .report import CellReport, OutputReport, SignatureReport, Status, VerificationReport
 from .statement import Provenance, parse_statement
 from .storage import StoredSignature, digest_of, load_notebook, read_signatures
 from .textfiles import read_text
-from .trust import Instance
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

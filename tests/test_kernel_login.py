@@ -13,9 +13,9 @@ import pytest
 from kernel_harness import NotebookDriver
 
 from jupyter_sigstore.errors import IdentityError
-from jupyter_sigstore.kernel_login import KernelIdentity, LoginPrompt
+from jupyter_sigstore.instance import Instance
+from jupyter_sigstore.kernel.login import KernelIdentity, LoginPrompt
 from jupyter_sigstore.testing import LocalSigstore
-from jupyter_sigstore.trust import Instance
 
 
 def test_device_flow_approved(sigstore_instance: LocalSigstore, trust_config: Path) -> None:

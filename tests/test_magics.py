@@ -81,7 +81,7 @@ def test_track_sign_verify_tamper_with_extension(
     minted: list[str],
     trust_config: Path,
 ) -> None:
-    from jupyter_sigstore.trust import Instance
+    from jupyter_sigstore.instance import Instance
 
     d = driver(extension=True)
     d.save()  # JupyterLab creates the file when the notebook is created
@@ -161,7 +161,7 @@ def test_fallback_signs_saved_file_only_when_saved(
     cell = d.run("%sigstore sign")
     assert "signed the saved file analysis.ipynb and 1 output(s) as alice@example.com" in d.text(cell)
     assert "reload the notebook from disk" in d.text(cell)
-    from jupyter_sigstore.trust import Instance
+    from jupyter_sigstore.instance import Instance
 
     report = verify_notebook(
         d.path, policy=alice(sigstore_instance), instance=Instance.select(trust_config=trust_config)
@@ -280,15 +280,15 @@ def test_cell_magic_output_is_tracked(driver: Callable[..., NotebookDriver]) -> 
 def test_countersign_a_key_signed_notebook_from_the_kernel(
     driver: Callable[..., NotebookDriver], sigstore_instance: LocalSigstore, trust_config: Path
 ) -> None:
+    from jupyter_sigstore.instance import Instance
     from jupyter_sigstore.keys import (
         KeySigner,
         generate_keypair,
-        key_policy,
         load_private_key,
         load_public_key,
     )
+    from jupyter_sigstore.policy import key_policy
     from jupyter_sigstore.signing import sign_notebook
-    from jupyter_sigstore.trust import Instance
 
     d = driver(extension=False)
     other = d.path.parent / "report.ipynb"

@@ -22,6 +22,7 @@ from jupyter_sigstore import hashing
 from jupyter_sigstore.canonical import notebook_digest
 from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import BundleError, OutputError, UsageError
+from jupyter_sigstore.instance import Instance
 from jupyter_sigstore.outputs import (
     OutputOptions,
     OutputRules,
@@ -32,7 +33,6 @@ from jupyter_sigstore.outputs import (
 from jupyter_sigstore.signing import KeylessSigner, sign_notebook
 from jupyter_sigstore.statement import build_statement, parse_statement
 from jupyter_sigstore.testing import LocalSigstore
-from jupyter_sigstore.trust import Instance
 from jupyter_sigstore.verifying import verify_notebook
 from jupyter_sigstore.walking import DEFAULT_EXCLUDES, ExcludeMatcher, GlobPattern, expand_paths, split_glob
 
@@ -309,7 +309,7 @@ def test_hundred_thousand_empty_files(tmp_path: Path) -> None:
 
 
 def _statement(outputs: list[Any], rules: dict[str, Any] | None = None) -> dict[str, Any]:
-    from jupyter_sigstore.statement import OutputDigest
+    from jupyter_sigstore.outputs import OutputDigest
 
     st = build_statement("nb.ipynb", notebook_digest(NB), [OutputDigest(*o) for o in outputs])
     if rules is not None:
@@ -377,7 +377,7 @@ def test_relative_path_rule_is_pathlibs(path: str, allow_parent: bool) -> None:
     """check_relative_path (plain string tests) admits exactly the normal relative POSIX paths."""
     from pathlib import PurePosixPath
 
-    from jupyter_sigstore.statement import check_relative_path
+    from jupyter_sigstore.outputs import check_relative_path
 
     pure = PurePosixPath(path)
     parts = pure.parts

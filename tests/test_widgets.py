@@ -7,13 +7,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_sigstore.kernel_login import KernelIdentity, LoginPrompt
+from jupyter_sigstore.instance import Instance
+from jupyter_sigstore.kernel.login import KernelIdentity, LoginPrompt
 from jupyter_sigstore.policy import TrustPolicy
 from jupyter_sigstore.storage import load_notebook, save_notebook, with_tracked
 from jupyter_sigstore.testing import LocalSigstore
-from jupyter_sigstore.trust import Instance
 
-widgets = pytest.importorskip("jupyter_sigstore.widgets")
+widgets = pytest.importorskip("jupyter_sigstore.kernel.widgets")
 
 
 def _notebook(folder: Path) -> Path:

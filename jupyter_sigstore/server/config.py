@@ -9,8 +9,8 @@ from traitlets import Bool, CaselessStrEnum, Dict, Int, Unicode
 from traitlets.config import Configurable
 
 from ..errors import PolicyError
+from ..instance import Instance
 from ..policy import TrustPolicy, load_policy, policy_from_dict
-from ..trust import Instance
 
 POLICY_FILE_NAME = "sigstore-policy.toml"
 

@@ -19,10 +19,10 @@ from traitlets.config import Config
 
 from jupyter_sigstore.errors import IdentityError
 from jupyter_sigstore.identity import parse_token
+from jupyter_sigstore.instance import Instance
 from jupyter_sigstore.signing import KeylessSigner, sign_notebook
 from jupyter_sigstore.testing import LocalSigstore
 from jupyter_sigstore.testing.oidc import oob_code_in
-from jupyter_sigstore.trust import Instance
 
 ISSUER_POLICY = """
 [[trusted]]

@@ -17,31 +17,28 @@ import shlex
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from . import __version__
-from .errors import (
+from ..errors import (
     IdentityError,
     NotebookError,
     SigstoreNotebookError,
     UsageError,
 )
-from .kernel_login import SESSION, KernelIdentity, LoginPrompt, Method
+from .comm import FrontendLink, SignRequest, notebook_hint
+from .login import SESSION, LoginPrompt, Method
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from IPython.core.interactiveshell import InteractiveShell
 
-    from .policy import TrustPolicy
-    from .report import VerificationReport
-    from .trust import Instance
+    from ..instance import Instance
+    from ..policy import TrustPolicy
+    from ..report import VerificationReport
 
-COMM_TARGET = "jupyter_sigstore"
-PROTOCOL = 1
 ENV_TRUST_CONFIG = "JUPYTER_SIGSTORE_TRUST_CONFIG"
 ENV_POLICY = "JUPYTER_SIGSTORE_POLICY"
 REPORT_MIME = "application/vnd.jupyter-sigstore.report+json"
@@ -96,155 +93,9 @@ def _parser(prog: str) -> _Parser:
 def _load_public_keys(paths: list[str]) -> list[EllipticCurvePublicKey]:
     if not paths:
         return []
-    from .keys import load_public_key
+    from ..keys import load_public_key
 
     return [load_public_key(p) for p in paths]
-
-
-# -- the front end link (comm) ---------------------------------------------------------------
-
-
-@dataclass
-class SignRequest:
-    """A signing request sent to the front end, kept until it answers."""
-
-    request_id: str
-    notebook: Path
-    outputs: list[str]
-    countersign: bool
-    signer: str
-    instance: Instance
-    tracked: list[str]
-    earlier_keys: list[EllipticCurvePublicKey] = field(default_factory=list)
-    status: str = "sent"
-    message: str = ""
-
-
-@dataclass
-class FrontendLink:
-    """The kernel's end of the ``jupyter_sigstore`` comm (docs/kernel-protocol.md)."""
-
-    state: str = "none"  # none | unknown | present | absent
-    frontend_id: str | None = None
-    frontend: str | None = None
-    notebooks: list[str] = field(default_factory=list)
-    requests: dict[str, SignRequest] = field(default_factory=dict)
-    last_result: str | None = None
-    comm: Any = None
-    identity: KernelIdentity = SESSION
-
-    def open(self, notebook: Path | None) -> None:
-        """Open the comm with a hello (no-op outside a Jupyter kernel)."""
-        from comm import create_comm
-
-        data = _msg("hello", package_version=__version__, notebook=_nb_hint(notebook))
-        self.comm = create_comm(target_name=COMM_TARGET, data=data)
-        self.comm.on_msg(self._on_msg)
-        self.comm.on_close(self._on_close)
-        self.state = "unknown"
-
-    def close(self) -> None:
-        if self.comm is not None and self.state in ("unknown", "present"):
-            self.comm.close()
-        self.comm, self.state = None, "none"
-
-    def send(self, kind: str, **content: Any) -> None:
-        if self.comm is None:
-            return
-        if self.frontend_id is not None:
-            content.setdefault("to", self.frontend_id)
-        self.comm.send(_msg(kind, **content))
-
-    # incoming ------------------------------------------------------------------------------
-    def _on_close(self, msg: dict[str, Any]) -> None:
-        if self.state != "present":
-            self.state = "absent"
-        self.comm = None
-
-    def _on_msg(self, msg: dict[str, Any]) -> None:
-        data = msg.get("content", {}).get("data") or {}
-        if not isinstance(data, dict):
-            return
-        kind = data.get("type")
-        if kind == "hello":
-            self.state = "present"
-            self.frontend_id = str(data.get("frontend_id") or "") or None
-            self.frontend = str(data.get("frontend") or "front end")
-            notebooks = data.get("notebooks")
-            self.notebooks = [str(n) for n in notebooks] if isinstance(notebooks, list) else []
-            return
-        request = self.requests.get(str(data.get("request_id")))
-        if request is None:
-            return
-        if kind == "model":
-            self._sign_model(request, data)
-        elif kind == "result":
-            request.status = str(data.get("status") or "failed")
-            request.message = str(data.get("message") or request.status)
-            self.last_result = f"{request.notebook.name}: {request.status} - {request.message}"
-        elif kind == "decline":
-            request.status = "declined"
-            request.message = str(data.get("message") or "the front end declined")
-            self.last_result = f"{request.notebook.name}: declined - {request.message}"
-
-    def _sign_model(self, request: SignRequest, data: dict[str, Any]) -> None:
-        """Sign the front end's snapshot with the kernel's identity; answer signature or error."""
-        if request.status != "sent":
-            return  # another front end already answered
-        request.status = "signing"
-        try:
-            content = data.get("content")
-            if not isinstance(content, dict):
-                raise NotebookError("the front end sent no notebook content")
-            result = _sign_snapshot(content, request, self.identity)
-        except SigstoreNotebookError as exc:
-            request.status, request.message = "failed", str(exc)
-            self.last_result = f"{request.notebook.name}: failed - {exc}"
-            self.send("error", request_id=request.request_id, message=str(exc))
-            return
-        except Exception as exc:  # report, never crash the kernel's comm handler
-            request.status, request.message = "failed", f"internal error: {type(exc).__name__}"
-            self.send("error", request_id=request.request_id, message=request.message)
-            return
-        request.status = "signature-sent"
-        self.send("signature", request_id=request.request_id, **result)
-
-
-def _msg(kind: str, **content: Any) -> dict[str, Any]:
-    return {"type": kind, "protocol": PROTOCOL, **content}
-
-
-def _nb_hint(notebook: Path | None) -> dict[str, str | None]:
-    return {"path": str(notebook) if notebook else None, "name": notebook.name if notebook else None}
-
-
-def _sign_snapshot(content: dict[str, Any], request: SignRequest, identity: KernelIdentity) -> dict[str, Any]:
-    from .signing import KeylessSigner, sign_content
-    from .storage import existing_entries, with_signatures, with_tracked
-
-    login = identity.require()
-    prepared = sign_content(
-        content,
-        request.notebook,
-        KeylessSigner(request.instance, login.token),
-        outputs=request.outputs,
-        countersign=request.countersign,
-        earlier_keys=request.earlier_keys,
-        instance=request.instance,
-        base=request.notebook.parent,
-    )
-    previous = existing_entries(content) if request.countersign else []
-    signed = with_signatures(with_tracked(content, request.tracked), [*previous, prepared.entry])
-    bundle = json.loads(prepared.bundle_json)
-    entries = bundle.get("verificationMaterial", {}).get("tlogEntries") or [{}]
-    return {
-        "sigstore": signed["metadata"]["sigstore"],
-        "identity": login.identity,
-        "issuer": login.issuer,
-        "notebook_digest": prepared.notebook_digest,
-        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in prepared.outputs],
-        "log_index": entries[0].get("logIndex"),
-    }
 
 
 # -- the magics ----------------------------------------------------------------------------
@@ -335,12 +186,12 @@ class SigstoreMagics(Magics):
         return own
 
     def instance(self) -> Instance:
-        from .trust import Instance
+        from ..instance import Instance
 
         return Instance.select(staging=self.staging, trust_config=self.trust_config)
 
     def policy(self, args: argparse.Namespace) -> TrustPolicy | None:
-        from .policy import TrustPolicy, load_policy
+        from ..policy import TrustPolicy, load_policy
 
         if args.cert_identity or args.cert_oidc_issuer:
             if not (args.cert_identity and args.cert_oidc_issuer):
@@ -351,7 +202,7 @@ class SigstoreMagics(Magics):
 
     def tracked_for(self, notebook: Path) -> list[str]:
         """The session's tracked list, seeded from the file's ``metadata.sigstore.tracked``."""
-        from .tracking import read_tracked
+        from ..tracking import read_tracked
 
         if notebook not in self.tracked:
             self.tracked[notebook] = read_tracked(notebook) if notebook.exists() else []
@@ -371,14 +222,14 @@ class SigstoreMagics(Magics):
         ns = p.parse_args(args)
         if ns.trust_config:
             path = Path(ns.trust_config).expanduser()
-            from .trust import Instance
+            from ..instance import Instance
 
             Instance.select(trust_config=path).client_trust_config(offline=True)  # fail now if bad
             self.trust_config, self.staging = path.resolve(), False
         elif ns.staging or ns.production:
             self.trust_config, self.staging = None, bool(ns.staging)
         if ns.policy:
-            from .policy import load_policy
+            from ..policy import load_policy
 
             path = Path(ns.policy).expanduser()
             load_policy(path)
@@ -388,7 +239,7 @@ class SigstoreMagics(Magics):
         print(f"instance: {instance.name}{where}; policy: {self.policy_file or 'none'}")
 
     def _track(self, args: list[str], *, untrack: bool = False) -> None:
-        from .tracking import add, forget_names, normalise, remove, write_tracked
+        from ..tracking import add, forget_names, normalise, remove, write_tracked
 
         p = _parser("untrack" if untrack else "track")
         p.add_argument("paths", nargs="+", metavar="PATH")
@@ -413,7 +264,7 @@ class SigstoreMagics(Magics):
         self._track(args, untrack=True)
 
     def _sign(self, args: list[str]) -> None:
-        from .tracking import add, normalise
+        from ..tracking import add, normalise
 
         p = _parser("sign")
         p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
@@ -459,7 +310,7 @@ class SigstoreMagics(Magics):
         self.link.send(
             "sign",
             request_id=request.request_id,
-            notebook=_nb_hint(notebook),
+            notebook=notebook_hint(notebook),
             outputs=outputs,
             countersign=ns.countersign,
             signer=request.signer,
@@ -485,8 +336,8 @@ class SigstoreMagics(Magics):
         own: bool,
         earlier_keys: list[EllipticCurvePublicKey],
     ) -> None:
-        from .signing import KeylessSigner, sign_notebook
-        from .storage import load_notebook, save_notebook, with_tracked
+        from ..signing import KeylessSigner, sign_notebook
+        from ..storage import load_notebook, save_notebook, with_tracked
 
         login = self.identity.require()  # first: logging in runs a cell, so save after it
         if own:
@@ -514,7 +365,7 @@ class SigstoreMagics(Magics):
 
     def _check_saved(self, notebook: Path) -> None:
         """Refuse to sign the kernel's own notebook on disk unless the file holds what was run."""
-        from .storage import load_notebook
+        from ..storage import load_notebook
 
         mtime = notebook.stat().st_mtime
         # self.finished holds the cells that ran before this one (this cell has not finished yet).
@@ -534,7 +385,7 @@ class SigstoreMagics(Magics):
                 )
 
     def _verify(self, args: list[str]) -> Any:
-        from .verifying import verify_notebook
+        from ..verifying import verify_notebook
 
         p = _parser("verify")
         p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
@@ -627,7 +478,7 @@ class SigstoreMagics(Magics):
         if captured.stdout:
             bundles.insert(0, {"text/plain": captured.stdout})
         data = _output_bytes(ns.name, bundles)
-        from .storage import atomic_write
+        from ..storage import atomic_write
 
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, data)
@@ -670,7 +521,7 @@ def _output_bytes(name: str, bundles: list[dict[str, Any]]) -> bytes:
 def _display_report(report: VerificationReport) -> None:
     from IPython.display import display
 
-    from .htmlreport import render_html
+    from ..htmlreport import render_html
 
     display(  # type: ignore[no-untyped-call]
         {

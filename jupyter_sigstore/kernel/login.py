@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import IdentityError
-from .identity import CLIENT_ID, parse_token, unattended_token
+from ..errors import IdentityError
+from ..identity import CLIENT_ID, parse_token, unattended_token
 
 if TYPE_CHECKING:
     from sigstore.oidc import IdentityToken
 
-    from .trust import Instance
+    from ..instance import Instance
 
 Method = Literal["auto", "device", "oob"]
 OOB_REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
@@ -70,7 +70,7 @@ class Login:
 
 
 def _login_from_raw(raw: str, source: str) -> Login:
-    from .identity import _claims
+    from ..identity import _claims
 
     token = parse_token(raw, source)
     exp = _claims(raw).get("exp")

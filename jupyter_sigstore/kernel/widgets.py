@@ -1,7 +1,7 @@
 """``ProvenancePanel``: an ipywidgets view of a notebook's VerificationReport, for front ends
 without the JupyterLab extension (Notebook 7, VS Code, Colab-like hosts).
 
-    from jupyter_sigstore.widgets import ProvenancePanel
+    from jupyter_sigstore.kernel.widgets import ProvenancePanel
     ProvenancePanel("analysis.ipynb", policy="sigstore-policy.toml")
 
 Shows the status (words and colour), signers, data outputs and changed cells, with a Re-verify and a
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from .errors import SigstoreNotebookError
-from .htmlreport import render_html
-from .kernel_login import SESSION, KernelIdentity
+from ..errors import SigstoreNotebookError
+from ..htmlreport import render_html
+from .login import SESSION, KernelIdentity
 
 if TYPE_CHECKING:
-    from .policy import TrustPolicy
-    from .report import VerificationReport
-    from .trust import Instance
+    from ..instance import Instance
+    from ..policy import TrustPolicy
+    from ..report import VerificationReport
 
 
 class ProvenancePanel(w.VBox):  # type: ignore[misc]
@@ -40,8 +40,8 @@ class ProvenancePanel(w.VBox):  # type: ignore[misc]
         outputs: list[str] | None = None,
         autostart: bool = True,
     ) -> None:
-        from .policy import load_policy
-        from .trust import Instance
+        from ..instance import Instance
+        from ..policy import load_policy
 
         self.notebook = Path(notebook_path)
         self.policy = load_policy(policy) if isinstance(policy, (str, Path)) else policy
@@ -125,14 +125,14 @@ class ProvenancePanel(w.VBox):  # type: ignore[misc]
             self.progress.value = min(95, self.progress.value + max(1, (95 - self.progress.value) // 8))
 
     def _verify(self) -> None:
-        from .verifying import verify_notebook
+        from ..verifying import verify_notebook
 
         report = verify_notebook(self.notebook, policy=self.policy, instance=self.instance)
         self.show(report)
 
     def _sign(self) -> None:
-        from .signing import KeylessSigner, sign_notebook
-        from .storage import load_notebook, tracked_outputs
+        from ..signing import KeylessSigner, sign_notebook
+        from ..storage import load_notebook, tracked_outputs
 
         login = self.identity.require()
         outputs = (

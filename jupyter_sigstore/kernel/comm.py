@@ -1,0 +1,168 @@
+"""The kernel's end of the ``jupyter_sigstore`` comm: the protocol in docs/kernel-protocol.md, mirrored
+by ``labextension/src/comm.ts``.
+
+The kernel never signs the open notebook on its own: it asks the front end for a snapshot of the model
+once execution has settled, and the front end saves the signature through the editor's normal save.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..errors import NotebookError, SigstoreNotebookError
+from .login import SESSION, KernelIdentity
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+
+    from ..instance import Instance
+
+COMM_TARGET = "jupyter_sigstore"
+PROTOCOL = 1
+
+
+@dataclass
+class SignRequest:
+    """A signing request sent to the front end, kept until it answers."""
+
+    request_id: str
+    notebook: Path
+    outputs: list[str]
+    countersign: bool
+    signer: str
+    instance: Instance
+    tracked: list[str]
+    earlier_keys: list[EllipticCurvePublicKey] = field(default_factory=list)
+    status: str = "sent"
+    message: str = ""
+
+
+@dataclass
+class FrontendLink:
+    """The kernel's end of the ``jupyter_sigstore`` comm (docs/kernel-protocol.md)."""
+
+    state: str = "none"  # none | unknown | present | absent
+    frontend_id: str | None = None
+    frontend: str | None = None
+    notebooks: list[str] = field(default_factory=list)
+    requests: dict[str, SignRequest] = field(default_factory=dict)
+    last_result: str | None = None
+    comm: Any = None
+    identity: KernelIdentity = SESSION
+
+    def open(self, notebook: Path | None) -> None:
+        """Open the comm with a hello (no-op outside a Jupyter kernel)."""
+        from comm import create_comm
+
+        data = _msg("hello", package_version=__version__, notebook=notebook_hint(notebook))
+        self.comm = create_comm(target_name=COMM_TARGET, data=data)
+        self.comm.on_msg(self._on_msg)
+        self.comm.on_close(self._on_close)
+        self.state = "unknown"
+
+    def close(self) -> None:
+        if self.comm is not None and self.state in ("unknown", "present"):
+            self.comm.close()
+        self.comm, self.state = None, "none"
+
+    def send(self, kind: str, **content: Any) -> None:
+        if self.comm is None:
+            return
+        if self.frontend_id is not None:
+            content.setdefault("to", self.frontend_id)
+        self.comm.send(_msg(kind, **content))
+
+    # incoming ------------------------------------------------------------------------------
+    def _on_close(self, msg: dict[str, Any]) -> None:
+        if self.state != "present":
+            self.state = "absent"
+        self.comm = None
+
+    def _on_msg(self, msg: dict[str, Any]) -> None:
+        data = msg.get("content", {}).get("data") or {}
+        if not isinstance(data, dict):
+            return
+        kind = data.get("type")
+        if kind == "hello":
+            self.state = "present"
+            self.frontend_id = str(data.get("frontend_id") or "") or None
+            self.frontend = str(data.get("frontend") or "front end")
+            notebooks = data.get("notebooks")
+            self.notebooks = [str(n) for n in notebooks] if isinstance(notebooks, list) else []
+            return
+        request = self.requests.get(str(data.get("request_id")))
+        if request is None:
+            return
+        if kind == "model":
+            self._sign_model(request, data)
+        elif kind == "result":
+            request.status = str(data.get("status") or "failed")
+            request.message = str(data.get("message") or request.status)
+            self.last_result = f"{request.notebook.name}: {request.status} - {request.message}"
+        elif kind == "decline":
+            request.status = "declined"
+            request.message = str(data.get("message") or "the front end declined")
+            self.last_result = f"{request.notebook.name}: declined - {request.message}"
+
+    def _sign_model(self, request: SignRequest, data: dict[str, Any]) -> None:
+        """Sign the front end's snapshot with the kernel's identity; answer signature or error."""
+        if request.status != "sent":
+            return  # another front end already answered
+        request.status = "signing"
+        try:
+            content = data.get("content")
+            if not isinstance(content, dict):
+                raise NotebookError("the front end sent no notebook content")
+            result = _sign_snapshot(content, request, self.identity)
+        except SigstoreNotebookError as exc:
+            request.status, request.message = "failed", str(exc)
+            self.last_result = f"{request.notebook.name}: failed - {exc}"
+            self.send("error", request_id=request.request_id, message=str(exc))
+            return
+        except Exception as exc:  # report, never crash the kernel's comm handler
+            request.status, request.message = "failed", f"internal error: {type(exc).__name__}"
+            self.send("error", request_id=request.request_id, message=request.message)
+            return
+        request.status = "signature-sent"
+        self.send("signature", request_id=request.request_id, **result)
+
+
+def _msg(kind: str, **content: Any) -> dict[str, Any]:
+    return {"type": kind, "protocol": PROTOCOL, **content}
+
+
+def notebook_hint(notebook: Path | None) -> dict[str, str | None]:
+    return {"path": str(notebook) if notebook else None, "name": notebook.name if notebook else None}
+
+
+def _sign_snapshot(content: dict[str, Any], request: SignRequest, identity: KernelIdentity) -> dict[str, Any]:
+    from ..signing import KeylessSigner, sign_content
+    from ..storage import existing_entries, with_signatures, with_tracked
+
+    login = identity.require()
+    prepared = sign_content(
+        content,
+        request.notebook,
+        KeylessSigner(request.instance, login.token),
+        outputs=request.outputs,
+        countersign=request.countersign,
+        earlier_keys=request.earlier_keys,
+        instance=request.instance,
+        base=request.notebook.parent,
+    )
+    previous = existing_entries(content) if request.countersign else []
+    signed = with_signatures(with_tracked(content, request.tracked), [*previous, prepared.entry])
+    bundle = json.loads(prepared.bundle_json)
+    entries = bundle.get("verificationMaterial", {}).get("tlogEntries") or [{}]
+    return {
+        "sigstore": signed["metadata"]["sigstore"],
+        "identity": login.identity,
+        "issuer": login.issuer,
+        "notebook_digest": prepared.notebook_digest,
+        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in prepared.outputs],
+        "log_index": entries[0].get("logIndex"),
+    }
