@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -418,12 +417,11 @@ def notebook_digest(nb: Any) -> NotebookDigest:
     return NotebookDigest(PROFILE, digest, metadata_digest, tuple(cells))
 
 
-def parse_notebook(data: bytes | str, name: str = "notebook") -> dict[str, Any]:
-    """Parse notebook JSON bytes, with an actionable error for anything that is not nbformat 4."""
+def digest_of(nb: Any, path: object) -> NotebookDigest:
+    """:func:`notebook_digest`, with errors naming the notebook's ``path``."""
     try:
-        nb = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NotebookError(f"{name} is not valid JSON ({exc}); is the file truncated?") from exc
+        return notebook_digest(nb)
+    except NotebookError as exc:
+        raise NotebookError(f"{path}: {exc}") from None
     except RecursionError:
-        raise NotebookError(f"{name} is nested too deeply to be a notebook") from None
-    return check_nbformat(nb)
+        raise NotebookError(f"{path}: nested too deeply to be a notebook") from None

@@ -18,7 +18,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
-    from pathlib import Path
     from types import SimpleNamespace
     from typing import Any
 
@@ -73,6 +72,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add a further signature over exactly what the newest signature covers (the notebook and "
         "the same outputs, unchanged), keeping the earlier ones",
+    )
+    sign.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop every earlier signature, including other signers' (by default they are kept; "
+        "your own earlier signatures are replaced)",
     )
     sign.add_argument(
         "--earlier-key",
@@ -193,14 +198,17 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from . import api
     from .errors import UsageError
-    from .identity import obtain_token
-    from .signing import KeylessSigner, sign_notebook
-    from .storage import load_notebook, tracked_outputs
+    from .nbfile import load_notebook
 
     instance = _instance(args)
     if args.earlier_key and not args.countersign:
         raise UsageError("--earlier-key is for --countersign (it verifies an earlier signature)")
+    if args.replace and args.countersign:
+        raise UsageError(
+            "--replace and --countersign cannot be combined: a countersignature keeps the others"
+        )
     earlier_keys = []
     if args.earlier_key:
         from .keys import load_public_key
@@ -208,117 +216,93 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         earlier_keys = [load_public_key(k) for k in args.earlier_key]
     # Read the notebook first so a bad notebook never costs an interactive login.
     loaded = load_notebook(Path(args.notebook))
-    outputs, base = args.output, None
-    if not outputs and not args.countersign:
-        # outputs declared in the notebook with `%sigstore track` (relative to the notebook's folder)
-        outputs, base = tracked_outputs(loaded.nb), loaded.path.resolve().parent
     signer: Any
     if args.key:
-        from .keys import KEY_ISSUER, KeySigner, load_private_key
-
-        signer = KeySigner(load_private_key(args.key))
-        who, via = signer.identity, KEY_ISSUER
+        signer = api.key_signer(args.key)
     else:
-        token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
-        signer = KeylessSigner(instance, token)
-        who, via = str(token.identity), token.issuer
-    from .outputs import OutputOptions
+        from .identity import obtain_token
 
-    result = sign_notebook(
-        loaded,  # read once, before the login; written only if unchanged since
-        signer,
-        output_options=OutputOptions(
-            exclude=tuple(args.exclude),
-            follow_symlinks=args.follow_symlinks,
-            jobs=args.jobs,
-            progress=True,
-        ),
-        outputs=outputs,
-        base=base,
-        sidecar=args.sidecar,
-        detached=args.detached,
+        token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
+        signer = api.keyless_signer(token, instance)
+    options = api.SignOptions(
+        outputs=tuple(args.output),
+        # without --output: the outputs tracked in the notebook with `%sigstore track`
+        tracked=not args.output and not args.countersign,
+        exclude=tuple(args.exclude),
+        follow_symlinks=args.follow_symlinks,
         allow_outside=args.allow_outside,
         countersign=args.countersign,
-        earlier_keys=earlier_keys,
+        replace=args.replace,
+        earlier_keys=tuple(earlier_keys),
+        placement="detached" if args.detached else "sidecar" if args.sidecar else "embedded",
         instance=instance,
+        jobs=args.jobs,
+        progress=True,
     )
-    bundle = json.loads(result.bundle_json)
-    entries = bundle.get("verificationMaterial", {}).get("tlogEntries") or [{}]
+    from .signing import sign_notebook
+
+    result = sign_notebook(loaded, signer, options)  # written only if unchanged since it was read
     if args.json:
         print(
             json.dumps(
                 {
                     "notebook": str(result.notebook),
-                    "identity": who,
-                    "issuer": via,
+                    "identity": result.identity,
+                    "issuer": result.issuer,
+                    "profile": result.profile,
                     "notebook_digest": result.notebook_digest,
                     "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in result.outputs],
-                    "log_index": entries[0].get("logIndex"),
+                    "log_index": result.log_index,
                     "sidecar": str(result.sidecar) if result.sidecar else None,
                     "signatures": result.signatures,
-                    "notes": result.notes,
+                    "kept": result.kept,
+                    "replaced": list(result.dropped),
+                    "notes": list(result.notes),
                 },
                 indent=2,
             )
         )
         return EXIT_OK
+    from .render import escape_terminal
+
     what = "countersigned" if args.countersign else "signed"
-    print(f"{what} {result.notebook} as {who} (issuer {via})")
-    print(f"  notebook sha256 (canonical v1): {result.notebook_digest}")
-    for out in result.outputs[:_LISTED_OUTPUTS]:
-        print(f"  output {out.path}: sha256 {out.sha256}")
+    lines = [f"{what} {result.notebook} as {result.identity} (issuer {result.issuer})"]
+    lines.append(f"  notebook sha256 ({result.profile}): {result.notebook_digest}")
+    lines += [f"  output {out.path}: sha256 {out.sha256}" for out in result.outputs[:_LISTED_OUTPUTS]]
     if len(result.outputs) > _LISTED_OUTPUTS:
-        print(f"  ... and {len(result.outputs) - _LISTED_OUTPUTS} more outputs (--json lists them all)")
-    for note in result.notes:
-        print(f"  note: {note}")
-    if entries[0].get("logIndex") is not None:
-        print(f"  transparency log index: {entries[0]['logIndex']}")
+        lines.append(
+            f"  ... and {len(result.outputs) - _LISTED_OUTPUTS} more outputs (--json lists them all)"
+        )
+    lines += [f"  note: {note}" for note in result.notes]
+    if result.log_index is not None:
+        lines.append(f"  transparency log index: {result.log_index}")
     if result.sidecar:
-        print(f"  bundle written to {result.sidecar}")
-    if result.replaced:
-        print(f"  replaced {result.replaced} earlier signature(s)")
+        lines.append(f"  bundle written to {result.sidecar}")
+    if result.kept and not args.countersign:
+        lines.append(f"  kept {result.kept} earlier signature(s) by others (`--replace` drops them)")
+    if result.dropped:
+        lines.append(f"  replaced earlier signature(s) by {', '.join(result.dropped)}")
+    print("\n".join(escape_terminal(line) for line in lines))
     return EXIT_OK
-
-
-def _find_notebooks(specs: Sequence[str]) -> list[Path]:
-    from pathlib import Path
-
-    from .errors import UsageError
-
-    found: list[Path] = []
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            matches = sorted(
-                p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
-            )
-            if not matches:
-                raise UsageError(f"folder {spec} holds no .ipynb notebook")
-            found += matches
-        else:
-            found.append(path)
-    return found
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from . import api
     from .errors import UsageError
     from .policy import TrustPolicy
-    from .verifying import verify_notebook
 
     if (args.cert_identity is None) != (args.cert_oidc_issuer is None):
         raise UsageError("--cert-identity and --cert-oidc-issuer must be given together")
     policy = TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer) if args.cert_identity else None
     if args.policy:
-        from .policy import load_policy
-
         if policy is not None:
             raise UsageError(
                 "--policy and --cert-identity cannot be combined: put the identity in the policy"
             )
-        policy = load_policy(args.policy)
+        policy = api.load_policy(args.policy)
     if args.key:
         from .keys import load_public_key
         from .policy import key_policy
@@ -327,22 +311,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     instance = _instance(args)
     _warn_if_stale(instance.name)
     instance.trusted_root()  # a bad --trust-config is a usage error even for unsigned notebooks
-    notebooks = _find_notebooks(args.notebooks)
+    notebooks = api.find_notebooks(args.notebooks)
     if args.bundle and len(notebooks) != 1:
         raise UsageError("--bundle needs exactly one notebook")
-    bundles = [Path(b) for b in args.bundle] if args.bundle else None
-    reports = [
-        verify_notebook(
-            nb,
-            policy=policy,
-            instance=instance,
-            bundles=bundles,
-            allow_outside=args.allow_outside,
-            jobs=args.jobs,
-            progress=True,  # shown only on a terminal, and only for long hashing
-        )
-        for nb in notebooks
-    ]
+    options = api.VerifyOptions(
+        policy=policy,
+        instance=instance,
+        bundles=tuple(Path(b) for b in args.bundle or ()),
+        allow_outside=args.allow_outside,
+        jobs=args.jobs,
+        progress=True,  # shown only on a terminal, and only for long hashing
+    )
+    reports = [api.verify(nb, options) for nb in notebooks]
     single = len(args.notebooks) == 1 and not Path(args.notebooks[0]).is_dir()
     if args.json:
         if single:
@@ -351,7 +331,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             overall = "verified" if all(r.ok for r in reports) else "failed"
             print(json.dumps({"status": overall, "notebooks": [r.to_dict() for r in reports]}, indent=2))
     else:
-        print("\n".join(r.render_text() for r in reports))
+        print("\n".join(api.render_text(r) for r in reports))
         if policy is None and any(r.status == "untrusted-signer" for r in reports):
             print("hint: pass --cert-identity and --cert-oidc-issuer to say whom you trust", file=sys.stderr)
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
@@ -452,42 +432,27 @@ def _cmd_trust(args: argparse.Namespace) -> int:
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
-    from .inspecting import inspect_notebook
+    from . import api
 
-    info = inspect_notebook(Path(args.notebook))
-    if args.json:
-        print(json.dumps(info.to_dict(), indent=2))
-    else:
-        print(info.render_text())
+    info = api.inspect(args.notebook)
+    print(json.dumps(info.to_dict(), indent=2) if args.json else api.render_inspection(info))
     return EXIT_OK
 
 
 def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
-    from .hashing import FileHash, Progress, hash_files
-    from .walking import escape_name, expand_paths, sizes_of
+    from .api import digest
+    from .hashing import FileHash
+    from .walking import escape_name
 
-    # Sizes are learnt while hashing; only a progress bar (on a terminal) needs them beforehand.
-    want_bar = Progress.shown_on()
-    files, notes = expand_paths(
-        args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks, sizes=want_bar
+    results, notes = digest(
+        args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks, jobs=args.jobs, progress=True
     )
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    sizes = sizes_of(files) if want_bar else None
-    bar = Progress.for_terminal(sum(sizes), len(files)) if sizes is not None else None
-    paths, names = [f.path for f in files], [f.name for f in files]
-    if bar is None:
-        results = hash_files(paths, names=names, sizes=sizes, jobs=args.jobs, collect_errors=True)
-    else:
-        with bar:
-            results = hash_files(
-                paths, names=names, sizes=sizes, jobs=args.jobs, collect_errors=True, progress=bar
-            )
     failed = 0
     lines = []
-    for f, result in zip(files, results, strict=True):
+    for f, result in results:
         if isinstance(result, FileHash):
             text, escaped = escape_name(f.name)
             lead = "\\" if escaped else ""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle
 from .errors import BundleError, TrustConfigError, UsageError, first_line
 from .hashing import sha256_file
 from .textfiles import read_json
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from sigstore.models import TrustedRoot
 
 _DIGEST = re.compile(r"sha256:[0-9a-fA-F]{64}")
-INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,7 @@ def verify_bundle_file(
 ) -> BundleVerification:
     """Verify a bundle file against an artifact and either an exact certificate identity + issuer or
     a public key. Raises BundleError (or UsageError) when anything does not hold."""
-    from .keys import INTOTO_PAYLOAD_TYPE as _KEY_INTOTO
-    from .keys import is_key_bundle, key_hint, verify_key_bundle
+    from .keys import key_hint, verify_key_bundle
 
     if (key is None) == (identity is None or issuer is None):
         raise UsageError("give either --certificate-identity with --certificate-oidc-issuer, or --key")
@@ -122,7 +121,7 @@ def verify_bundle_file(
             )
         result = verify_key_bundle(text, key, artifact_digest=artifact.sha256, trusted_root=trusted_root)
         if result.payload is not None:
-            assert result.payload_type == _KEY_INTOTO
+            assert result.payload_type == INTOTO_PAYLOAD_TYPE
             return BundleVerification(f"key {key_hint(key)}", _subjects_match(result.payload, artifact))
         return BundleVerification(f"key {key_hint(key)}", "message signature")
     if key is not None:

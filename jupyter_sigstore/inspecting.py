@@ -2,94 +2,71 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .canonical import notebook_digest
-from .errors import first_line
-from .storage import load_notebook, read_signatures
+from .bundles import claimed_signer, log_index, signing_time, statement_claim
+from .canonical import digest_of
+from .nbfile import load_notebook
+from .storage import StoredSignature, read_signatures
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClaimedSignature:
     """What one stored bundle says, unverified."""
 
     source: str
     identity: str | None = None
     issuer: str | None = None
+    signed_at: str | None = None
     log_index: int | None = None
-    subjects: list[dict[str, Any]] = field(default_factory=list)
+    subjects: tuple[dict[str, Any], ...] = ()
     error: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Inspection:
     """The notebook's current canonical digests and its stored signatures' claims."""
 
     notebook: str
     profile: str
     notebook_digest: str
-    cell_digests: list[str]
-    signatures: list[ClaimedSignature]
+    cell_digests: tuple[str, ...]
+    signatures: tuple[ClaimedSignature, ...]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form; ``verified`` is always false: nothing here was checked."""
         return {**asdict(self), "verified": False}
 
-    def render_text(self) -> str:
-        """Plain text for the terminal."""
-        lines = [
-            f"{self.notebook} (contents below are NOT verified; run `jupyter-sigstore verify`)",
-            f"  canonical digest ({self.profile}): sha256:{self.notebook_digest}",
-            f"  cells: {len(self.cell_digests)}",
-        ]
-        if not self.signatures:
-            lines.append("  no signatures stored")
-        for n, sig in enumerate(self.signatures, 1):
-            if sig.error:
-                lines.append(f"  signature {n} ({sig.source}): unreadable - {sig.error}")
-                continue
-            lines.append(f"  signature {n} ({sig.source}): claims {sig.identity} via {sig.issuer}")
-            if sig.log_index is not None:
-                lines.append(f"    log index {sig.log_index}")
-            for subject in sig.subjects:
-                digest = subject.get("digest", {}).get("sha256", "?")
-                lines.append(f"    subject {subject.get('name')}: sha256:{digest}")
-        return "\n".join(lines)
 
-
-def _claims(source: str, text: str) -> ClaimedSignature:
-    from sigstore.models import Bundle
-
-    from .certinfo import signer_identity
-
-    claim = ClaimedSignature(source)
+def _claims(stored: StoredSignature) -> ClaimedSignature:
+    if stored.bundle_text is None:
+        return ClaimedSignature(stored.source, error=stored.error)
     try:
-        bundle = Bundle.from_json(text)
-        signer = signer_identity(bundle.signing_certificate)
-        claim.identity, claim.issuer = signer.identity, signer.issuer
-        raw = json.loads(text)
-        entries = raw.get("verificationMaterial", {}).get("tlogEntries") or []
-        claim.log_index = int(entries[0]["logIndex"]) if entries else None
-        payload = raw.get("dsseEnvelope", {}).get("payload")
-        if payload:
-            claim.subjects = json.loads(base64.b64decode(payload)).get("subject", [])
-    except Exception as exc:  # inspect shows whatever it can; verify is where errors matter
-        claim.error = first_line(exc)
-    return claim
+        bundle = json.loads(stored.bundle_text)
+    except (json.JSONDecodeError, RecursionError):
+        bundle = None
+    if not isinstance(bundle, dict):
+        return ClaimedSignature(stored.source, error="not a JSON bundle")
+    claim = claimed_signer(bundle)
+    statement = statement_claim(bundle) or {}
+    subjects = statement.get("subject")
+    return ClaimedSignature(
+        stored.source,
+        identity=claim[0] if claim else None,
+        issuer=claim[1] if claim else None,
+        signed_at=signing_time(bundle),
+        log_index=log_index(bundle),
+        subjects=tuple(s for s in subjects if isinstance(s, dict)) if isinstance(subjects, list) else (),
+        error=None if claim else "no readable signing certificate or key hint",
+    )
 
 
 def inspect_notebook(path: Path) -> Inspection:
     """Read a notebook's canonical digests and stored signatures' claims."""
     loaded = load_notebook(path)
-    digest = notebook_digest(loaded.nb)
-    sigs = [
-        _claims(s.source, s.bundle_text)
-        if s.bundle_text is not None
-        else ClaimedSignature(s.source, error=s.error)
-        for s in read_signatures(loaded.nb, path)
-    ]
-    return Inspection(str(path), digest.profile, digest.digest, [c.digest for c in digest.cells], sigs)
+    digest = digest_of(loaded.nb, path)
+    sigs = tuple(_claims(s) for s in read_signatures(loaded.nb, path))
+    return Inspection(str(path), digest.profile, digest.digest, tuple(c.digest for c in digest.cells), sigs)

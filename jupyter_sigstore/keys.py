@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from .bundles import BUNDLE_V03_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE, KEY_ISSUER, is_key_bundle
 from .errors import BundleError, KeyFileError, validation_summary
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ if TYPE_CHECKING:
     from .instance import Instance
 
 PASSWORD_ENV = "JUPYTER_SIGSTORE_PASSWORD"
-INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
-BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
-#: The "issuer" recorded for a key signature. Not a URL, so no Fulcio certificate can carry it.
-KEY_ISSUER = "(public key)"
 
 
 # --------------------------------------------------------------------------------------------- keys
@@ -208,11 +205,15 @@ class KeySigner:
     def identity(self) -> str | None:
         return key_identity(self.private_key.public_key())
 
+    @property
+    def issuer(self) -> str | None:
+        return KEY_ISSUER
+
     def sign_statement(self, statement: dict[str, Any]) -> str:
         payload = rfc8785.dumps(statement)
         signature = self.private_key.sign(pae(INTOTO_PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
         bundle = {
-            "mediaType": BUNDLE_V03,
+            "mediaType": BUNDLE_V03_MEDIA_TYPE,
             "verificationMaterial": {
                 "publicKey": {"hint": key_hint(self.private_key.public_key())},
                 "tlogEntries": [],
@@ -238,12 +239,6 @@ class KeyVerified:
     payload: bytes | None
     hint: str
     integrated_time: int | None = None
-
-
-def is_key_bundle(bundle: dict[str, Any]) -> bool:
-    """True when the bundle's verification material is a public-key hint (not a certificate)."""
-    material = bundle.get("verificationMaterial")
-    return isinstance(material, dict) and "publicKey" in material
 
 
 def _unb64(value: object, what: str) -> bytes:
@@ -313,7 +308,10 @@ def verify_key_bundle(
         model = BundleModel.from_json(bundle_text)
     except Exception as exc:  # pydantic reports schema problems with its own exception types
         raise BundleError(f"not a valid Sigstore bundle: {validation_summary(exc)}") from None
-    if model.media_type not in (BUNDLE_V03, "application/vnd.dev.sigstore.bundle+json;version=0.3"):
+    if model.media_type not in (
+        BUNDLE_V03_MEDIA_TYPE,
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    ):
         raise BundleError(f"public-key bundles must be bundle v0.3, not {model.media_type}")
     material = model.verification_material
     assert material.public_key is not None

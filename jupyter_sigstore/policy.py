@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
+from .bundles import KEY_ISSUER
 from .certinfo import SignerIdentity
 from .errors import KeyFileError, PolicyError
-from .keys import KEY_ISSUER, key_identity, load_public_key
+from .keys import key_identity, load_public_key
 from .textfiles import read_text
 
 

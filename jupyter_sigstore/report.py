@@ -1,7 +1,13 @@
-"""The VerificationReport: the one shape every surface renders (CLI text and JSON, widget, REST, sidebar)."""
+"""The VerificationReport: the one shape every surface renders (CLI text and JSON, magics, widget, REST,
+sidebar). It is built once, complete, by :mod:`verifying`, and never changed afterwards.
+
+In the JSON form a cell's ``index`` is 0-based (its position in the notebook's ``cells`` list); every
+text a person reads numbers cells from 1, as JupyterLab shows them (:mod:`render`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -9,30 +15,31 @@ Status = Literal["verified", "untrusted-signer", "modified", "invalid", "unsigne
 CellStatus = Literal["ok", "modified", "added", "removed"]
 OutputStatus = Literal["ok", "modified", "missing", "added"]
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 
-@dataclass
+@dataclass(frozen=True)
 class SignatureReport:
-    """One signature: who signed, when, where it is logged, and whether it holds."""
+    """One signature: who signed, when, where it is logged, whether it holds and what it covers."""
 
     source: str
     valid: bool
     identity: str | None = None
     issuer: str | None = None
-    github: dict[str, str] = field(default_factory=dict)
+    github: Mapping[str, str] = field(default_factory=dict)
     signed_at: str | None = None
     log_index: int | None = None
     log_url: str | None = None
-    trusted_as: list[str] = field(default_factory=list)
+    trusted_as: tuple[str, ...] = ()
     covers_current: bool = False
+    profile: str | None = None
     error: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class CellReport:
     """A cell's state against the signature: ``index`` is 0-based in the current notebook
-    (in the signed notebook for ``removed`` cells)."""
+    (in the signed notebook for ``removed`` cells); ``signed_index`` is 0-based in the signed one."""
 
     index: int
     status: CellStatus
@@ -40,8 +47,15 @@ class CellReport:
     cell_id: str | None = None
     signed_index: int | None = None
 
+    @property
+    def number(self) -> int:
+        """The 1-based number a person reads (in the signed notebook for a removed cell)."""
+        if self.status == "removed" and self.signed_index is not None:
+            return self.signed_index + 1
+        return self.index + 1
 
-@dataclass
+
+@dataclass(frozen=True)
 class OutputReport:
     """A signed data output and whether its bytes still match."""
 
@@ -52,18 +66,20 @@ class OutputReport:
     error: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class VerificationReport:
     """The verdict on one notebook, recomputed from its bytes; never taken from its metadata."""
 
     notebook: str
     status: Status
     summary: str
-    signatures: list[SignatureReport] = field(default_factory=list)
-    cells: list[CellReport] = field(default_factory=list)
-    outputs: list[OutputReport] = field(default_factory=list)
-    notebook_changes: list[str] = field(default_factory=list)
+    signatures: tuple[SignatureReport, ...] = ()
+    cells: tuple[CellReport, ...] = ()
+    outputs: tuple[OutputReport, ...] = ()
+    notebook_changes: tuple[str, ...] = ()
     policy: str | None = None
+    missing_roles: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     instance: str | None = None
 
     @property
@@ -78,39 +94,3 @@ class VerificationReport:
     def changed_cells(self) -> list[CellReport]:
         """Cells that are not ``ok``."""
         return [c for c in self.cells if c.status != "ok"]
-
-    def render_text(self) -> str:
-        """A plain-text rendering for terminals and logs."""
-        lines = [f"{self.notebook}: {self.status.upper()} - {self.summary}"]
-        for n, sig in enumerate(self.signatures, 1):
-            if not sig.valid:
-                lines.append(f"  signature {n} ({sig.source}): INVALID - {sig.error}")
-                continue
-            when = f" at {sig.signed_at}" if sig.signed_at else ""
-            log = f", log index {sig.log_index}" if sig.log_index is not None else ""
-            trust = (
-                f"trusted as {', '.join(sig.trusted_as)}" if sig.trusted_as else "not trusted by the policy"
-            )
-            cover = "" if sig.covers_current else "; covers an earlier version"
-            lines.append(f"  signature {n}: {sig.identity} (issuer {sig.issuer}){when}{log} - {trust}{cover}")
-        for change in self.notebook_changes:
-            lines.append(f"  notebook: {change}")
-        for cell in self.changed_cells():
-            idx = cell.signed_index if cell.status == "removed" else cell.index
-            lines.append(f"  cell {idx} ({cell.cell_type}): {cell.status}")
-        for out in self.outputs:
-            if out.status == "ok":
-                lines.append(f"  output {out.path}: ok")
-            elif out.status == "modified":
-                lines.append(
-                    f"  output {out.path}: modified (sha256 was {_short(out.expected_sha256)}, "
-                    f"now {_short(out.actual_sha256)})"
-                )
-            else:
-                detail = f" ({out.error})" if out.error else ""
-                lines.append(f"  output {out.path}: {out.status}{detail}")
-        return "\n".join(lines)
-
-
-def _short(digest: str | None) -> str:
-    return f"{digest[:12]}…" if digest else "-"

@@ -1,37 +1,40 @@
-"""Signing a notebook and its data outputs: one statement, one signature, stored with the notebook."""
+"""Signing a notebook and its data outputs: one statement, one signature, stored with the notebook.
+
+:func:`sign_notebook` is the one place that builds a signature, for a file on disk and for an editor's
+in-memory model alike. Every check that can fail runs before the signer is called, so a refusal
+leaves no log entry and no file changed.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import rfc8785
 
+from .bundles import claimed_signer, log_index
+from .canonical import check_nbformat, digest_of
 from .errors import SigningError, UsageError, first_line
+from .nbfile import LoadedNotebook, atomic_write, check_writable, load_notebook
+from .options import NotebookModel, SignOptions
 from .outputs import OutputDigest, OutputOptions, hash_outputs, select_outputs
 from .statement import build_statement
 from .storage import (
-    LoadedNotebook,
-    atomic_write,
-    check_writable,
-    digest_of,
+    StoragePlan,
     existing_entries,
-    load_notebook,
-    save_notebook,
-    sidecar_path,
-    with_signatures,
+    plan_signature,
+    read_signatures,
+    tracked_outputs,
+    with_block,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from sigstore.oidc import IdentityToken
 
     from .instance import Instance
+    from .outputs import OutputRules
     from .statement import Provenance
 
 
@@ -40,7 +43,12 @@ class StatementSigner(Protocol):
 
     @property
     def identity(self) -> str | None:
-        """Who will sign, when known before signing (used to refuse a self-countersignature)."""
+        """Who will sign, when known before signing."""
+        ...
+
+    @property
+    def issuer(self) -> str | None:
+        """The identity's issuer (for a local key: ``(public key)``)."""
         ...
 
     def sign_statement(self, statement: dict[str, Any]) -> str: ...
@@ -56,6 +64,10 @@ class KeylessSigner:
     @property
     def identity(self) -> str | None:
         return str(self.token.identity)
+
+    @property
+    def issuer(self) -> str | None:
+        return str(self.token.federated_issuer or self.token.issuer)
 
     def sign_statement(self, statement: dict[str, Any]) -> str:
         from sigstore import dsse
@@ -76,177 +88,173 @@ class KeylessSigner:
         return bundle.to_json()
 
 
-@dataclass
+@dataclass(frozen=True)
 class SignResult:
-    """What a signing act wrote."""
+    """What a signing act made: the signature and the ``metadata.sigstore`` block that holds it.
+
+    ``written`` is True when a notebook file was updated; for an in-memory model the caller puts
+    ``block`` into the model's metadata and saves it. ``kept`` earlier signatures stay with the new
+    one; ``dropped`` names the earlier signers whose signatures it replaced.
+    """
 
     notebook: Path
     notebook_digest: str
-    outputs: list[OutputDigest]
+    profile: str
+    outputs: tuple[OutputDigest, ...]
     bundle_json: str
+    block: dict[str, Any]
+    identity: str | None
+    issuer: str | None
+    log_index: int | None
+    written: bool
     sidecar: Path | None = None
-    replaced: int = 0
-    signatures: int = 1
-    notes: list[str] = field(default_factory=list)
+    kept: int = 0
+    dropped: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def signatures(self) -> int:
+        """How many signatures the notebook holds now."""
+        return self.kept + 1
 
 
-@dataclass
-class PreparedSignature:
-    """A signature made over an in-memory notebook, ready to be stored."""
+def sign_notebook(
+    target: Path | LoadedNotebook | NotebookModel, signer: StatementSigner, options: SignOptions
+) -> SignResult:
+    """Sign a notebook (a file, or an in-memory model) and its data outputs.
 
-    entry: dict[str, Any]
-    bundle_json: str
-    notebook_digest: str
-    outputs: list[OutputDigest]
-    notes: list[str] = field(default_factory=list)
-
-
-def sign_content(
-    nb: dict[str, Any],
-    path: Path,
-    signer: StatementSigner,
-    *,
-    outputs: list[str] | None = None,
-    allow_outside: bool = False,
-    countersign: bool = False,
-    earlier_keys: Sequence[EllipticCurvePublicKey] = (),
-    instance: Instance | None = None,
-    base: Path | None = None,
-    output_options: OutputOptions | None = None,
-) -> PreparedSignature:
-    """Sign an in-memory notebook that lives (or will be saved) at ``path`` and its data outputs.
-
-    Returns the embedded metadata entry; nothing is written. Every check that can fail runs before
-    the signer is called, so a refusal leaves no log entry. ``output_options`` sets exclude rules,
-    symlink following, hashing threads and the progress bar; outputs may be files, folders, patterns.
-    A countersignature first verifies the existing signatures; ``earlier_keys`` are the public keys
-    of earlier signers who signed with a local key.
+    A file is written once (the signature, and the tracked outputs with ``options.track``), and only if
+    it still holds the bytes read before signing; a sidecar goes beside it. A model is not written.
     """
+    loaded: LoadedNotebook | None = None
+    if isinstance(target, NotebookModel):
+        path, nb = target.path, check_nbformat(target.content)
+    else:
+        loaded = target if isinstance(target, LoadedNotebook) else load_notebook(target)
+        path, nb = loaded.path, loaded.nb
+        check_writable(path)
     digest = digest_of(nb, path)
-    if countersign:
-        if outputs:
+    if options.countersign:
+        if options.outputs:
             raise UsageError(
                 "a countersignature covers exactly the notebook and outputs that the first signature "
                 "covers; drop --output"
             )
-        reference = _countersign_reference(nb, path, signer, instance, allow_outside, earlier_keys)
-        hashed = list(reference.outputs)
-        statement = build_statement(path.name, digest, hashed, output_rules=reference.output_rules)
-        notes: list[str] = []
+        reference = _countersign_reference(nb, path, signer, options)
+        hashed, rules, notes = list(reference.outputs), reference.output_rules, list[str]()
     else:
-        options = output_options or OutputOptions()
-        selection = select_outputs(
-            path, outputs or [], options=options, allow_outside=allow_outside, base=base
-        )
-        hashed = hash_outputs(selection.files, jobs=options.jobs, progress=options.progress)
-        statement = build_statement(path.name, digest, hashed, output_rules=selection.rules)
-        notes = selection.notes
+        hashed, rules, notes = _hash_outputs(nb, path, options)
+    keep, dropped = _earlier_signatures(nb, signer, options)
+    statement = build_statement(path.name, digest, hashed, output_rules=rules)
     bundle_json = signer.sign_statement(statement)
-    return PreparedSignature({"bundle": json.loads(bundle_json)}, bundle_json, digest.digest, hashed, notes)
-
-
-def sign_notebook(
-    notebook: str | Path | LoadedNotebook,
-    signer: StatementSigner,
-    *,
-    outputs: list[str] | None = None,
-    sidecar: bool = False,
-    detached: bool = False,
-    allow_outside: bool = False,
-    countersign: bool = False,
-    earlier_keys: Sequence[EllipticCurvePublicKey] = (),
-    instance: Instance | None = None,
-    base: Path | None = None,
-    output_options: OutputOptions | None = None,
-) -> SignResult:
-    """Sign a notebook file and its data outputs, and store the signature with the notebook.
-
-    A refusal (unreadable or unwritable notebook, missing or outside outputs) happens before
-    signing and leaves every file as it was. ``notebook`` may be an already loaded notebook: the
-    file is then written only if it still holds the bytes read then.
-    """
-    loaded = notebook if isinstance(notebook, LoadedNotebook) else load_notebook(Path(notebook))
-    path = loaded.path
-    check_writable(path)
-    prepared = sign_content(
-        loaded.nb,
-        path,
-        signer,
-        outputs=outputs,
-        allow_outside=allow_outside,
-        countersign=countersign,
-        earlier_keys=earlier_keys,
-        instance=instance,
-        base=base,
-        output_options=output_options,
-    )
-    bundle_json = prepared.bundle_json
-    side = sidecar_path(path) if (sidecar or detached) else None
-    previous = existing_entries(loaded.nb) if countersign else []
-    old_sidecar: bytes | None = None
-    if side is not None:
-        if countersign and side.exists():
-            side = _next_free_sidecar(path)
-        if side.exists():
-            old_sidecar = side.read_bytes()
-        atomic_write(side, bundle_json.encode("utf-8"))
-    entry = prepared.entry
-    if detached:
-        assert side is not None
-        entry = {
-            "bundleRef": {
-                "path": side.name,
-                "sha256": hashlib.sha256(bundle_json.encode("utf-8")).hexdigest(),
-            }
-        }
-    entries = [*previous, entry]
-    try:
-        save_notebook(loaded, with_signatures(loaded.nb, entries))
-    except BaseException:
-        if side is not None:  # leave the sidecar as it was
-            if old_sidecar is None:
-                side.unlink(missing_ok=True)
-            else:
-                atomic_write(side, old_sidecar)
-        raise
+    plan = plan_signature(nb, path, bundle_json, options.placement, keep, dropped)
+    block = plan.block
+    if options.track:
+        block = {**block, "tracked": list(dict.fromkeys([*tracked_outputs(nb), *options.track]))}
+    if loaded is not None:
+        _write(loaded, with_block(nb, block), plan)
     return SignResult(
         notebook=path,
-        notebook_digest=prepared.notebook_digest,
-        outputs=prepared.outputs,
+        notebook_digest=digest.digest,
+        profile=digest.profile,
+        outputs=tuple(hashed),
         bundle_json=bundle_json,
-        sidecar=side,
-        replaced=0 if countersign else len(existing_entries(loaded.nb)),
-        signatures=len(entries),
-        notes=prepared.notes,
+        block=block,
+        identity=signer.identity,
+        issuer=signer.issuer,
+        log_index=log_index(json.loads(bundle_json)),
+        written=loaded is not None,
+        sidecar=plan.sidecar,
+        kept=plan.kept,
+        dropped=plan.dropped,
+        notes=tuple(notes),
     )
 
 
-def _next_free_sidecar(notebook: Path) -> Path:
-    for n in range(2, 1000):
-        candidate = notebook.with_name(f"{notebook.name}.{n}.sigstore.json")
-        if not candidate.exists():
-            return candidate
-    raise UsageError(f"too many sidecar bundles beside {notebook}")
+def _hash_outputs(
+    nb: dict[str, Any], path: Path, options: SignOptions
+) -> tuple[list[OutputDigest], OutputRules | None, list[str]]:
+    specs = list(options.outputs)
+    if options.tracked:
+        # tracked outputs are relative to the notebook's folder
+        folder = path.resolve().parent
+        specs += [str(folder / name) for name in tracked_outputs(nb) if str(folder / name) not in specs]
+    selection = select_outputs(
+        path,
+        specs,
+        options=OutputOptions(
+            exclude=options.exclude,
+            follow_symlinks=options.follow_symlinks,
+            jobs=options.jobs,
+            progress=options.progress,
+        ),
+        allow_outside=options.allow_outside,
+        base=options.base,
+    )
+    hashed = hash_outputs(selection.files, jobs=options.jobs, progress=options.progress)
+    return hashed, selection.rules, selection.notes
+
+
+def _earlier_signatures(
+    nb: dict[str, Any], signer: StatementSigner, options: SignOptions
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """Which earlier signature entries stay: all for a countersignature, none with ``replace``, and
+    otherwise every one except the signer's own (a re-signing supersedes them). An entry whose signer
+    cannot be read is kept, never dropped silently."""
+    entries = existing_entries(nb)
+    if options.countersign:
+        return entries, ()
+    if options.replace:
+        return [], tuple(_describe(e) for e in entries)
+    me = (signer.identity, signer.issuer)
+    keep, dropped = [], []
+    for entry in entries:
+        if isinstance(entry.get("bundle"), dict) and claimed_signer(entry["bundle"]) == me:
+            dropped.append(_describe(entry))
+        else:
+            keep.append(entry)
+    return keep, tuple(dropped)
+
+
+def _describe(entry: dict[str, Any]) -> str:
+    claim = claimed_signer(entry["bundle"]) if isinstance(entry.get("bundle"), dict) else None
+    if claim is None:
+        ref = entry.get("bundleRef")
+        return f"detached signature {ref.get('path')}" if isinstance(ref, dict) else "an unreadable signature"
+    return claim[0]
+
+
+def _write(loaded: LoadedNotebook, nb: dict[str, Any], plan: StoragePlan) -> None:
+    """Write the sidecar (if any), then the notebook; put the sidecar back if the notebook fails."""
+    side, old = plan.sidecar, None
+    if side is not None and plan.sidecar_bytes is not None:
+        if side.exists():
+            old = side.read_bytes()
+        atomic_write(side, plan.sidecar_bytes)
+    try:
+        atomic_write(loaded.path, loaded.style.dumps(nb).encode("utf-8"), expect=loaded.raw)
+    except BaseException:
+        if side is not None:
+            if old is None:
+                side.unlink(missing_ok=True)
+            else:
+                atomic_write(side, old)
+        raise
 
 
 def _countersign_reference(
-    nb: dict[str, Any],
-    path: Path,
-    signer: StatementSigner,
-    instance: Instance | None,
-    allow_outside: bool,
-    earlier_keys: Sequence[EllipticCurvePublicKey],
+    nb: dict[str, Any], path: Path, signer: StatementSigner, options: SignOptions
 ) -> Provenance:
     """What a countersignature vouches for: exactly what the newest signature covers, which must
     still hold (every existing signature valid and covering the notebook and outputs as they are)."""
+    from .bundles import is_key_bundle
     from .instance import Instance
-    from .keys import is_key_bundle
-    from .storage import read_signatures
-    from .verifying import verify_bundle_text, verify_notebook_content
+    from .options import VerifyOptions
+    from .verifying import judge, verify_bundle_text
 
-    instance = instance or Instance()
+    instance = options.instance or Instance()
     stored = read_signatures(nb, path)
-    if not earlier_keys:
+    if not options.earlier_keys:
         for sig in stored:
             bundle = _json_object(sig.bundle_text)
             if bundle is not None and is_key_bundle(bundle):
@@ -254,19 +262,26 @@ def _countersign_reference(
                     f"refusing to countersign {path}: {sig.source} was made with a local key, which "
                     "verifies only with its public key; pass it with --earlier-key PUB"
                 )
-    report = verify_notebook_content(
-        nb, path, stored, instance=instance, allow_outside=allow_outside, keys=earlier_keys
+    report = judge(
+        nb,
+        path,
+        stored,
+        VerifyOptions(instance=instance, allow_outside=options.allow_outside, keys=options.earlier_keys),
     )
     if report.status == "unsigned":
         raise UsageError(f"{path} has no signature to countersign; sign it first")
-    if report.status in ("invalid", "modified"):
+    if report.status in ("invalid", "modified") or not all(s.covers_current for s in report.signatures):
         raise UsageError(f"refusing to countersign {path}: it is {report.status} ({report.summary})")
     if signer.identity is not None and any(s.identity == signer.identity for s in report.signatures):
         raise UsageError(f"{signer.identity} already signed {path}; a countersignature needs another signer")
     newest = stored[-1]
     assert newest.bundle_text is not None  # a readable, valid signature: checked by the report above
     return verify_bundle_text(
-        newest.bundle_text, newest.source, instance, allow_outside=allow_outside, keys=earlier_keys
+        newest.bundle_text,
+        newest.source,
+        instance,
+        allow_outside=options.allow_outside,
+        keys=options.earlier_keys,
     ).provenance
 
 

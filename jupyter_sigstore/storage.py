@@ -1,66 +1,40 @@
-"""Where signatures live: ``metadata.sigstore`` in the notebook, and ``<notebook>.sigstore.json`` sidecars.
+"""Where signatures live: ``metadata.sigstore`` in the notebook (embedded bundles, or references to
+detached ``<notebook>.sigstore.json`` files), and sidecar copies beside it.
 
 The metadata block (schema in ``docs/metadata-schema.md``)::
 
-    "sigstore": {"version": 1, "signatures": [{"bundle": {...}} | {"bundleRef": {"path", "sha256"}}]}
+    "sigstore": {"version": 1, "signatures": [{"bundle": {...}} | {"bundleRef": {"path", "sha256"}}],
+                 "tracked": ["results.csv", ...]}
 
-Notebooks are rewritten atomically and in their own JSON style, so signing changes nothing but
-``metadata.sigstore``.
+This module is the only one that knows that layout. Nothing read here is trusted: a reference is only a
+pointer to bytes that verification then checks, and reading it is bounded (a regular file inside the
+notebook's folder, of limited size).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from .canonical import NotebookDigest, notebook_digest, parse_notebook
 from .errors import BundleError, NotebookError
+from .nbfile import read_regular_file
 from .outputs import check_relative_path
 
 METADATA_KEY = "sigstore"
 SCHEMA_VERSION = 1
 SIDECAR_SUFFIX = ".sigstore.json"
+TRACKED_KEY = "tracked"
+#: A Sigstore bundle is a few kilobytes; anything far larger is not one.
+MAX_BUNDLE_BYTES = 16 << 20
 
-
-@dataclass(frozen=True)
-class JsonStyle:
-    """How a notebook file was serialised, so a rewrite keeps its bytes where nothing changed."""
-
-    indent: int | None
-    sort_keys: bool
-    ensure_ascii: bool
-    trailing_newline: bool
-
-    def dumps(self, value: Any) -> str:
-        separators = (",", ": ") if self.indent is not None else (",", ":")
-        text = json.dumps(
-            value,
-            indent=self.indent,
-            sort_keys=self.sort_keys,
-            ensure_ascii=self.ensure_ascii,
-            separators=separators,
-        )
-        return text + "\n" if self.trailing_newline else text
-
-
-#: nbformat's own style (what Jupyter writes), used when a file's style cannot be reproduced.
-NBFORMAT_STYLE = JsonStyle(indent=1, sort_keys=True, ensure_ascii=False, trailing_newline=True)
-
-
-@dataclass(frozen=True)
-class LoadedNotebook:
-    """A notebook as read from disk: its bytes, its parsed JSON and its JSON style."""
-
-    path: Path
-    raw: bytes
-    nb: dict[str, Any]
-    style: JsonStyle
+Placement = Literal["embedded", "sidecar", "detached"]
+"""Where a new signature goes: in the notebook (``embedded``), in the notebook and a sidecar bundle
+file (``sidecar``), or in a sidecar file the notebook only references by path and sha256
+(``detached``)."""
 
 
 @dataclass(frozen=True)
@@ -72,49 +46,16 @@ class StoredSignature:
     error: str | None = None
 
 
-def _detect_style(raw: bytes, nb: Any) -> JsonStyle:
-    text = raw.decode("utf-8")
-    trailing = text.endswith("\n")
-    indents: list[int | None] = []
-    lines = text.split("\n", 2)
-    if len(lines) > 1:
-        second = lines[1]
-        indents.append(len(second) - len(second.lstrip(" ")) or None)
-    indents += [1, 2, None]
-    for indent in dict.fromkeys(indents):
-        for sort_keys in (True, False):
-            for ensure_ascii in (False, True):
-                style = JsonStyle(indent, sort_keys, ensure_ascii, trailing)
-                if style.dumps(nb) == text:
-                    return style
-    return NBFORMAT_STYLE
+@dataclass(frozen=True)
+class StoragePlan:
+    """What storing a new signature changes: the new ``metadata.sigstore`` value and the sidecar file
+    to write (if any), with the earlier signatures it keeps and drops."""
 
-
-def load_notebook(path: str | os.PathLike[str]) -> LoadedNotebook:
-    """Read and parse a notebook file, with one actionable error line for anything wrong."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise NotebookError(f"{path}: no such notebook") from exc
-    except IsADirectoryError as exc:
-        raise NotebookError(f"{path} is a directory, not a notebook") from exc
-    except OSError as exc:
-        raise NotebookError(f"{path}: cannot read notebook ({exc.strerror})") from exc
-    try:
-        nb = parse_notebook(raw, str(path))
-    except NotebookError as exc:
-        msg = str(exc)
-        raise NotebookError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from exc
-    return LoadedNotebook(path, raw, nb, _detect_style(raw, nb))
-
-
-def digest_of(nb: dict[str, Any], path: Path) -> NotebookDigest:
-    """The canonical digest of a notebook, with errors naming the notebook's path."""
-    try:
-        return notebook_digest(nb)
-    except NotebookError as exc:
-        raise NotebookError(f"{path}: {exc}") from exc
+    block: dict[str, Any]
+    sidecar: Path | None
+    sidecar_bytes: bytes | None
+    kept: int
+    dropped: tuple[str, ...] = field(default_factory=tuple)
 
 
 def sidecar_path(notebook: Path) -> Path:
@@ -126,6 +67,14 @@ def signature_block(nb: dict[str, Any]) -> Any:
     """The raw, unvalidated ``metadata.sigstore`` value, or None when the notebook has none."""
     metadata = nb.get("metadata")
     return metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+
+
+def existing_entries(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    """The current signature entries of ``nb`` as stored (empty if none or malformed)."""
+    block = signature_block(nb)
+    if isinstance(block, dict) and isinstance(block.get("signatures"), list):
+        return [e for e in block["signatures"] if isinstance(e, dict)]
+    return []
 
 
 def read_signatures(nb: dict[str, Any], notebook: Path) -> list[StoredSignature]:
@@ -143,7 +92,12 @@ def read_signatures(nb: dict[str, Any], notebook: Path) -> list[StoredSignature]
     for n, entry in enumerate(block["signatures"]):
         where = f"metadata.sigstore.signatures[{n}]"
         if isinstance(entry, dict) and "bundle" in entry:
-            found.append(StoredSignature(where, json.dumps(entry["bundle"])))
+            try:
+                text = json.dumps(entry["bundle"], allow_nan=False)
+            except (ValueError, RecursionError):
+                found.append(StoredSignature(where, None, f"{where} is not a JSON bundle"))
+                continue
+            found.append(StoredSignature(where, text))
         elif isinstance(entry, dict) and isinstance(entry.get("bundleRef"), dict):
             found.append(_read_reference(notebook, entry["bundleRef"], where))
         else:
@@ -151,84 +105,98 @@ def read_signatures(nb: dict[str, Any], notebook: Path) -> list[StoredSignature]
     return found
 
 
+def read_bundle_file(path: Path) -> StoredSignature:
+    """A bundle file the user named (``verify --bundle``): bounded like any other read."""
+    data = read_regular_file(path, MAX_BUNDLE_BYTES, "bundle")
+    try:
+        return StoredSignature(str(path), data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BundleError(f"bundle {path} is not UTF-8 text") from None
+
+
 def _read_reference(notebook: Path, ref: dict[str, Any], where: str) -> StoredSignature:
+    """Read a detached bundle: a regular, non-hidden file inside the notebook's folder.
+
+    Errors never reveal anything about the file the reference names beyond "not usable" (through
+    the server, a reference must not become a way to learn the hash of a file one cannot read).
+    """
     try:
         rel = check_relative_path(ref.get("path"))  # type: ignore[arg-type]
     except BundleError as exc:
         return StoredSignature(where, None, f"{where}: {exc}")
-    target = notebook.parent / rel
+    expected = ref.get("sha256")
+    unusable = StoredSignature(rel, None, f"detached signature {rel} is missing, unreadable or not allowed")
+    if any(part.startswith(".") for part in rel.split("/")):
+        return unusable
+    folder = notebook.resolve().parent
+    target = Path(os.path.realpath(folder / rel))
+    if folder not in target.parents:
+        return unusable
     try:
-        data = target.read_bytes()
-    except OSError:
-        return StoredSignature(rel, None, f"detached signature {rel} is missing or unreadable")
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != ref.get("sha256"):
-        return StoredSignature(
-            rel, None, f"detached signature {rel} changed: sha256 was {ref.get('sha256')}, now {actual}"
-        )
+        data = read_regular_file(target, MAX_BUNDLE_BYTES, "bundle")
+    except NotebookError:
+        return unusable
+    if hashlib.sha256(data).hexdigest() != expected:
+        return StoredSignature(rel, None, f"detached signature {rel} changed since it was referenced")
     return StoredSignature(rel, data.decode("utf-8", errors="replace"))
 
 
-def check_writable(path: Path) -> None:
-    """Fail before any signing work when the notebook (or its folder) cannot be written."""
-    if not os.access(path, os.W_OK):
-        raise NotebookError(f"{path} is not writable; nothing was signed")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise NotebookError(f"folder {path.parent} is not writable; nothing was signed")
+def plan_signature(
+    nb: dict[str, Any],
+    notebook: Path,
+    bundle_json: str,
+    placement: Placement,
+    keep: list[dict[str, Any]],
+    dropped: tuple[str, ...] = (),
+) -> StoragePlan:
+    """Store a new signature after the ``keep`` entries: the new block, and the sidecar to write.
 
-
-def atomic_write(path: Path, data: bytes, *, expect: bytes | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically (same-folder temp file, fsync, rename).
-
-    With ``expect``, refuse when the file no longer holds those bytes (it changed under us).
+    A sidecar goes to ``<notebook>.sigstore.json`` unless a kept entry references that file, then to
+    the first free ``<notebook>.<n>.sigstore.json``.
     """
-    mode = None
-    with contextlib.suppress(FileNotFoundError):
-        mode = path.stat().st_mode & 0o7777
-        if expect is not None and path.read_bytes() != expect:
-            raise NotebookError(f"{path} changed on disk while signing; nothing was written")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    sidecar: Path | None = None
+    data = bundle_json.encode("utf-8")
+    entry: dict[str, Any] = {"bundle": json.loads(bundle_json)}
+    if placement in ("sidecar", "detached"):
+        referenced = {
+            e["bundleRef"].get("path")
+            for e in keep
+            if isinstance(e.get("bundleRef"), dict) and isinstance(e["bundleRef"].get("path"), str)
+        }
+        sidecar = _free_sidecar(notebook, referenced)
+        if placement == "detached":
+            entry = {"bundleRef": {"path": sidecar.name, "sha256": hashlib.sha256(data).hexdigest()}}
+    block = _block(nb)
+    block["signatures"] = [*keep, entry]
+    return StoragePlan(block, sidecar, data if sidecar else None, len(keep), dropped)
 
 
-def with_signatures(nb: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """A copy of ``nb`` whose ``metadata.sigstore`` holds exactly ``entries`` (other keys kept)."""
-    new = dict(nb)
-    metadata = dict(nb.get("metadata") or {})
-    old = metadata.get(METADATA_KEY)
+def _free_sidecar(notebook: Path, referenced: set[Any]) -> Path:
+    first = sidecar_path(notebook)
+    if first.name not in referenced:
+        return first
+    for n in range(2, 1000):
+        candidate = notebook.with_name(f"{notebook.name}.{n}{SIDECAR_SUFFIX}")
+        if candidate.name not in referenced and not candidate.exists():
+            return candidate
+    raise BundleError(f"too many sidecar bundles beside {notebook}")
+
+
+def _block(nb: dict[str, Any]) -> dict[str, Any]:
+    old = signature_block(nb)
     block = dict(old) if isinstance(old, dict) else {}
     block["version"] = SCHEMA_VERSION
-    block["signatures"] = entries
+    block.setdefault("signatures", [])
+    return block
+
+
+def with_block(nb: dict[str, Any], block: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``nb`` whose ``metadata.sigstore`` is ``block`` (the cells are shared, not copied)."""
+    new = dict(nb)
+    metadata = dict(nb.get("metadata") or {})
     metadata[METADATA_KEY] = block
     new["metadata"] = metadata
     return new
-
-
-def existing_entries(nb: dict[str, Any]) -> list[dict[str, Any]]:
-    """The current signature entries of ``nb`` as stored (empty if none or malformed)."""
-    block = signature_block(nb)
-    if isinstance(block, dict) and isinstance(block.get("signatures"), list):
-        return [e for e in block["signatures"] if isinstance(e, dict)]
-    return []
-
-
-def save_notebook(loaded: LoadedNotebook, nb: dict[str, Any]) -> None:
-    """Write ``nb`` over the loaded file in the file's own JSON style, atomically."""
-    atomic_write(loaded.path, loaded.style.dumps(nb).encode("utf-8"), expect=loaded.raw)
-
-
-TRACKED_KEY = "tracked"
 
 
 def tracked_outputs(nb: dict[str, Any]) -> list[str]:
@@ -243,13 +211,6 @@ def tracked_outputs(nb: dict[str, Any]) -> list[str]:
 
 def with_tracked(nb: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """A copy of ``nb`` whose ``metadata.sigstore.tracked`` is ``paths`` (other keys kept)."""
-    new = dict(nb)
-    metadata = dict(nb.get("metadata") or {})
-    old = metadata.get(METADATA_KEY)
-    block = dict(old) if isinstance(old, dict) else {}
-    block.setdefault("version", SCHEMA_VERSION)
-    block.setdefault("signatures", [])
+    block = _block(nb)
     block[TRACKED_KEY] = list(dict.fromkeys(paths))
-    metadata[METADATA_KEY] = block
-    new["metadata"] = metadata
-    return new
+    return with_block(nb, block)

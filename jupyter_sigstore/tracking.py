@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 from .errors import UsageError
+from .nbfile import load_notebook, save_notebook
 from .outputs import resolve_outputs
-from .storage import load_notebook, save_notebook, tracked_outputs, with_tracked
+from .storage import tracked_outputs, with_tracked
 from .walking import split_glob
 
 
@@ -18,8 +19,13 @@ def normalise(notebook: Path, specs: list[str], *, base: Path | None = None) -> 
     files added to it later); each must exist, or match, inside the notebook's folder."""
     if not specs:
         raise UsageError("name at least one file")
+    resolve_outputs(notebook, specs, base=base or Path.cwd())  # every spec exists/matches, inside the folder
+    return names_of(notebook, specs, base=base)
+
+
+def names_of(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
+    """The notebook-relative names of output specs given relative to ``base`` (not checked)."""
     base = base or Path.cwd()
-    resolve_outputs(notebook, specs, base=base)  # every spec exists/matches, inside the folder
     root = notebook.resolve().parent
     names = []
     for spec in specs:

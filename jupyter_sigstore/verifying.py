@@ -1,30 +1,30 @@
 """Verify a notebook: every bundle with sigstore's Verifier, the trust policy, and every digest recomputed.
 
 Nothing in the notebook's metadata is believed: a verdict comes only from the bundles' cryptography,
-the trusted root, the policy, and the notebook's and outputs' current bytes.
+the trusted root, the policy, and the notebook's and outputs' current bytes. Signatures that no longer
+cover the notebook as it is are history: the verdict comes from those that cover it.
 """
 
 from __future__ import annotations
 
-import base64
 import difflib
 import functools
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .canonical import NotebookDigest
+from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle, log_index, signing_time
+from .canonical import NotebookDigest, check_nbformat, digest_of
 from .certinfo import SignerIdentity, signer_identity
 from .errors import BundleError, first_line
 from .instance import Instance
+from .nbfile import load_notebook
+from .options import NotebookModel, VerifyOptions
 from .outputs import check_outputs
-from .policy import TrustPolicy
 from .report import CellReport, OutputReport, SignatureReport, Status, VerificationReport
 from .statement import Provenance, parse_statement
-from .storage import StoredSignature, digest_of, load_notebook, read_signatures
-from .textfiles import read_text
+from .storage import StoredSignature, read_bundle_file, read_signatures
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,24 +32,28 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
     from sigstore.verify import Verifier
 
-INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+    from .policy import TrustPolicy
+
 _REKOR_SEARCH = "https://search.sigstore.dev/?logIndex={}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class VerifiedSignature:
-    """A signature whose bundle verified cryptographically, with what it covers."""
+    """A signature whose bundle verified cryptographically: who signed, when, and what it covers."""
 
-    report: SignatureReport
+    source: str
     signer: SignerIdentity
     provenance: Provenance
+    signed_at: str | None = None
+    log_index: int | None = None
+    log_url: str | None = None
 
 
 class _IdentityJudgedByTrustPolicy:
     """A sigstore verification policy that accepts any certificate identity.
 
     Only the identity check is deferred: sigstore still checks the chain, SCT, log entry, timestamps
-    and signature. The identity is then judged by our TrustPolicy (see ``verify_notebook_content``).
+    and signature. The identity is then judged by our TrustPolicy (see :func:`judge`).
     """
 
     def verify(self, cert: Any) -> None:
@@ -61,33 +65,6 @@ def _verifier(instance: Instance) -> Verifier:
     from sigstore.verify import Verifier
 
     return Verifier(trusted_root=instance.trusted_root())
-
-
-def _signing_time(bundle_json: dict[str, Any]) -> str | None:
-    material = bundle_json.get("verificationMaterial") or {}
-    for entry in material.get("tlogEntries") or []:
-        seconds = int(entry.get("integratedTime") or 0)
-        if seconds:
-            return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
-    stamps = (material.get("timestampVerificationData") or {}).get("rfc3161Timestamps") or []
-    for stamp in stamps:
-        try:
-            from rfc3161_client import decode_timestamp_response
-
-            response = decode_timestamp_response(base64.b64decode(stamp["signedTimestamp"]))
-            gen = response.tst_info.gen_time
-            return gen.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-        except Exception:  # a display nicety only; the verifier already checked the timestamp
-            continue
-    return None
-
-
-def _log_index(bundle_json: dict[str, Any]) -> int | None:
-    entries = (bundle_json.get("verificationMaterial") or {}).get("tlogEntries") or []
-    try:
-        return int(entries[0]["logIndex"]) if entries else None
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def verify_bundle_text(
@@ -108,19 +85,16 @@ def verify_bundle_text(
 
     try:
         bundle_json = json.loads(bundle_text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise BundleError(f"{source} is not JSON ({exc})") from None
     if not isinstance(bundle_json, dict):
         raise BundleError(f"{source} is not a Sigstore bundle (not a JSON object)")
-    from .keys import is_key_bundle
-
     if is_key_bundle(bundle_json):
         from .keys import verify_key_signature
 
         signer, payload, signed_at = verify_key_signature(bundle_text, bundle_json, source, keys, instance)
-        key_report = SignatureReport(source, True, signer.identity, signer.issuer, signed_at=signed_at)
         provenance = parse_statement(_statement_json(payload), allow_parent=allow_outside)
-        return VerifiedSignature(key_report, signer, provenance)
+        return VerifiedSignature(source, signer, provenance, signed_at=signed_at)
     try:
         bundle = Bundle.from_json(bundle_text)
     except Exception as exc:  # sigstore raises assorted errors on malformed bundles
@@ -135,26 +109,16 @@ def verify_bundle_text(
         raise BundleError(f"signature does not verify: {type(exc).__name__}: {first_line(exc)}") from None
     if payload_type != INTOTO_PAYLOAD_TYPE:
         raise BundleError(f"signed payload has type {payload_type!r}, not an in-toto statement")
-    try:
-        statement = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(f"signed statement is not JSON ({exc})") from None
-    provenance = parse_statement(statement, allow_parent=allow_outside)
-    signer = signer_identity(bundle.signing_certificate)
-    log_index = _log_index(bundle_json)
-    report = SignatureReport(
-        source=source,
-        valid=True,
-        identity=signer.identity,
-        issuer=signer.issuer,
-        github=dict(signer.github),
-        signed_at=_signing_time(bundle_json),
-        log_index=log_index,
-        log_url=_REKOR_SEARCH.format(log_index)
-        if instance.is_public_good and log_index is not None
-        else None,
+    provenance = parse_statement(_statement_json(payload), allow_parent=allow_outside)
+    index = log_index(bundle_json)
+    return VerifiedSignature(
+        source,
+        signer_identity(bundle.signing_certificate),
+        provenance,
+        signed_at=signing_time(bundle_json),
+        log_index=index,
+        log_url=_REKOR_SEARCH.format(index) if instance.is_public_good and index is not None else None,
     )
-    return VerifiedSignature(report, signer, provenance)
 
 
 def diff_cells(signed: Provenance, current: NotebookDigest) -> list[CellReport]:
@@ -185,100 +149,63 @@ def diff_cells(signed: Provenance, current: NotebookDigest) -> list[CellReport]:
 def _statement_json(payload: bytes) -> Any:
     try:
         return json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BundleError(f"signed statement is not JSON ({exc})") from None
 
 
-def _verify_stored(
-    stored: StoredSignature,
-    instance: Instance,
-    allow_outside: bool,
-    keys: Sequence[EllipticCurvePublicKey] = (),
-) -> VerifiedSignature | SignatureReport:
-    if stored.bundle_text is None:
-        return SignatureReport(stored.source, False, error=stored.error)
-    try:
-        return verify_bundle_text(
-            stored.bundle_text, stored.source, instance, allow_outside=allow_outside, keys=keys
-        )
-    except BundleError as exc:
-        return SignatureReport(stored.source, False, error=str(exc))
+def verify_notebook(target: Path | NotebookModel, options: VerifyOptions) -> VerificationReport:
+    """Verify a notebook (a file, or an editor's in-memory model) and its signed outputs.
+
+    Never raises for a bad signature (the report says so); raises NotebookError only when the
+    notebook itself cannot be read, and BundleError for an unreadable ``options.bundles`` file.
+    """
+    if isinstance(target, NotebookModel):
+        path, nb = target.path, check_nbformat(target.content)
+    else:
+        loaded = load_notebook(target)
+        path, nb = loaded.path, loaded.nb
+    bundles = options.bundles
+    stored = [read_bundle_file(b) for b in bundles] if bundles else read_signatures(nb, path)
+    return judge(nb, path, stored, options)
 
 
-def verify_notebook(
-    path: str | Path,
-    *,
-    policy: TrustPolicy | None = None,
-    instance: Instance | None = None,
-    bundles: list[Path] | None = None,
-    allow_outside: bool = False,
-    keys: Sequence[EllipticCurvePublicKey] = (),
-    jobs: int | None = None,
-    progress: bool = False,
+def judge(
+    nb: dict[str, Any], path: Path, stored: list[StoredSignature], options: VerifyOptions
 ) -> VerificationReport:
-    """Verify a notebook file and its signed outputs; return the report (never raises for a bad
-    signature; raises NotebookError only when the notebook itself cannot be read). ``keys`` are
-    public keys that local-key signatures may verify with, besides those the policy trusts;
-    ``jobs`` and ``progress`` control
-    how outputs are re-hashed (workers; a progress bar on a terminal)."""
-    path = Path(path)
-    loaded = load_notebook(path)
-    stored = [_read_bundle_file(b) for b in bundles] if bundles else read_signatures(loaded.nb, path)
-    return verify_notebook_content(
-        loaded.nb,
-        path,
-        stored,
-        policy=policy,
-        instance=instance,
-        allow_outside=allow_outside,
-        keys=keys,
-        jobs=jobs,
-        progress=progress,
-    )
+    """Verify an in-memory notebook saved, or to be saved, at ``path`` against the given stored
+    signatures; outputs are resolved relative to ``path``'s folder.
 
-
-def verify_notebook_content(
-    nb: dict[str, Any],
-    path: Path,
-    stored: list[StoredSignature],
-    *,
-    policy: TrustPolicy | None = None,
-    instance: Instance | None = None,
-    allow_outside: bool = False,
-    keys: Sequence[EllipticCurvePublicKey] = (),
-    jobs: int | None = None,
-    progress: bool = False,
-) -> VerificationReport:
-    """Verify an in-memory notebook (e.g. an editor's model) saved, or to be saved, at ``path``
-    against the given stored signatures; outputs are resolved relative to ``path``'s folder.
-
-    Local-key signatures verify with ``keys`` and with the keys the policy trusts."""
-    instance = instance or Instance()
-    if policy is not None and policy.public_keys:
-        keys = [*keys, *policy.public_keys]
+    Local-key signatures verify with ``options.keys`` and with the keys the policy trusts.
+    """
+    instance = options.instance or Instance()
+    policy = options.policy
+    keys = [*options.keys, *(policy.public_keys if policy is not None else ())]
     current = digest_of(nb, path)
-    report = VerificationReport(
-        notebook=str(path),
-        status="unsigned",
-        summary="no signature found",
-        policy=_describe(policy),
-        instance=instance.name,
-    )
+    notebook, described = str(path), _describe(policy)
+    unchanged = tuple(CellReport(c.index, "ok", c.cell_type, c.cell_id, None) for c in current.cells)
     if not stored:
-        report.cells = [CellReport(c.index, "ok", c.cell_type, c.cell_id, None) for c in current.cells]
-        report.summary = "no signature found; sign it with `jupyter-sigstore sign`"
-        return report
+        return VerificationReport(
+            status="unsigned",
+            summary="no signature found; sign it with `jupyter-sigstore sign`",
+            cells=unchanged,
+            notebook=notebook,
+            policy=described,
+            instance=instance.name,
+        )
 
-    results = [_verify_stored(s, instance, allow_outside, keys) for s in stored]
+    results = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
     valid = [r for r in results if isinstance(r, VerifiedSignature)]
-    report.signatures = [r.report if isinstance(r, VerifiedSignature) else r for r in results]
     invalid = [r for r in results if isinstance(r, SignatureReport)]
-
     if not valid:
-        report.status = "invalid"
-        report.summary = invalid[0].error or "invalid signature"
-        report.cells = [CellReport(c.index, "ok", c.cell_type, c.cell_id, None) for c in current.cells]
-        return report
+        return VerificationReport(
+            status="invalid",
+            summary=_invalid_summary(invalid, len(results)),
+            signatures=tuple(invalid),
+            cells=unchanged,
+            notebook=notebook,
+            policy=described,
+            instance=instance.name,
+        )
 
     checked: dict[tuple[Any, ...], list[OutputReport]] = {}
 
@@ -288,67 +215,163 @@ def verify_notebook_content(
             checked[key] = check_outputs(
                 path,
                 provenance.outputs,
-                allow_outside=allow_outside,
+                allow_outside=options.allow_outside,
                 rules=provenance.output_rules,
-                jobs=jobs,
-                progress=progress,
+                jobs=options.jobs,
+                progress=options.progress,
             )
         return checked[key]
 
-    reference = valid[-1].provenance
-    report.cells = diff_cells(reference, current)
-    report.outputs = outputs_of(reference)
-    if reference.metadata_digest != current.metadata_digest:
-        report.notebook_changes.append("kernel, language, title or authors changed since signing")
-    for sig in valid:
-        sig.report.covers_current = sig.provenance.notebook_digest == current.digest and all(
+    def covers(sig: VerifiedSignature) -> bool:
+        return sig.provenance.notebook_digest == current.digest and all(
             o.status == "ok" for o in outputs_of(sig.provenance)
         )
-        if policy is not None:
-            sig.report.trusted_as = policy.matching_names(sig.signer)
 
-    report.status, report.summary = _verdict(report, valid, invalid, policy)
-    return report
-
-
-def _verdict(
-    report: VerificationReport,
-    valid: list[VerifiedSignature],
-    invalid: list[SignatureReport],
-    policy: TrustPolicy | None,
-) -> tuple[Status, str]:
+    covering = [s for s in valid if covers(s)]
+    reference = (covering or valid)[-1].provenance
+    cells = diff_cells(reference, current)
+    outputs = _merged_outputs([outputs_of(s.provenance) for s in covering] or [outputs_of(reference)])
+    changes = []
+    if reference.metadata_digest != current.metadata_digest:
+        changes.append("kernel, language, title or authors changed since signing")
+    signatures: list[SignatureReport] = []
+    for r in results:
+        if isinstance(r, SignatureReport):
+            signatures.append(r)
+            continue
+        trusted = tuple(policy.matching_names(r.signer)) if policy is not None else ()
+        signatures.append(_signature_report(r, trusted_as=trusted, covers_current=r in covering))
+    missing: tuple[str, ...] = ()
+    status: Status
     if invalid:
-        return "invalid", f"{len(invalid)} of {len(report.signatures)} signatures invalid: {invalid[0].error}"
-    changed_cells = report.changed_cells()
-    changed_outputs = [o for o in report.outputs if o.status != "ok"]
-    if not all(s.report.covers_current for s in valid):
-        parts = []
-        if changed_cells:
-            parts.append(f"{len(changed_cells)} cell{'s' if len(changed_cells) != 1 else ''}")
-        if changed_outputs:
-            names = ", ".join(o.path for o in changed_outputs[:3])
-            more = "…" if len(changed_outputs) > 3 else ""
-            parts.append(f"output{'s' if len(changed_outputs) != 1 else ''} {names}{more}")
-        if report.notebook_changes:
-            parts.append("notebook metadata")
-        if not parts:
-            parts.append("the notebook")
-        if changed_cells and all(c.status != "ok" for c in report.cells):
-            return "modified", "no cell matches the signature: it was made for another notebook or version"
-        return "modified", f"{' and '.join(parts)} changed since signing"
-    signers = ", ".join(dict.fromkeys(s.signer.identity for s in valid))
+        status, summary = "invalid", _invalid_summary(invalid, len(results))
+    elif not covering:
+        status, summary = "modified", _modified_summary(cells, outputs, changes)
+    else:
+        status, summary, missing = _trust_verdict(covering, len(valid) - len(covering), len(outputs), policy)
+    return VerificationReport(
+        status=status,
+        summary=summary,
+        signatures=tuple(signatures),
+        cells=tuple(cells),
+        outputs=tuple(outputs),
+        notebook_changes=tuple(changes),
+        missing_roles=missing,
+        notebook=notebook,
+        policy=described,
+        instance=instance.name,
+    )
+
+
+def _signature_report(
+    sig: VerifiedSignature, *, trusted_as: tuple[str, ...] = (), covers_current: bool = False
+) -> SignatureReport:
+    return SignatureReport(
+        source=sig.source,
+        valid=True,
+        identity=sig.signer.identity,
+        issuer=sig.signer.issuer,
+        github=dict(sig.signer.github),
+        signed_at=sig.signed_at,
+        log_index=sig.log_index,
+        log_url=sig.log_url,
+        trusted_as=trusted_as,
+        covers_current=covers_current,
+        profile=sig.provenance.profile,
+    )
+
+
+def _merged_outputs(groups: list[list[OutputReport]]) -> list[OutputReport]:
+    """The outputs of several signatures, each path once (the first signature's report of it)."""
+    seen: dict[str, OutputReport] = {}
+    for group in groups:
+        for out in group:
+            seen.setdefault(out.path, out)
+    return list(seen.values())
+
+
+def _unmet(policy: TrustPolicy, signers: list[SignerIdentity]) -> list[str]:
+    unmet = getattr(policy, "unmet", None)
+    if callable(unmet):
+        return list(unmet(signers))
+    satisfied = {name for s in signers for name in policy.matching_names(s)}
+    return [name for name in policy.require if name not in satisfied]
+
+
+def _invalid_summary(invalid: list[SignatureReport], total: int) -> str:
+    if len(invalid) == 1:
+        prefix = "" if total == 1 else f"1 of {total} signatures invalid: "
+        return f"{prefix}{invalid[0].error or 'invalid signature'}"
+    return f"{len(invalid)} of {total} signatures invalid"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _people(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _modified_summary(cells: list[CellReport], outputs: list[OutputReport], changes: list[str]) -> str:
+    """Why no signature covers the notebook as it is: which cells, outputs and metadata changed."""
+    changed_cells = [c for c in cells if c.status != "ok"]
+    if changed_cells and all(c.status != "ok" for c in cells):
+        return "no cell matches the signature: it was made for another notebook or version"
+    parts = []
+    if changed_cells:
+        parts.append(f"{_plural(len(changed_cells), 'cell')} changed")
+    for status, verb in (("modified", "changed"), ("missing", "missing"), ("added", "added")):
+        names = [o.path for o in outputs if o.status == status]
+        if names:
+            shown = ", ".join(names[:3]) + ("…" if len(names) > 3 else "")
+            parts.append(f"{'output' if len(names) == 1 else 'outputs'} {shown} {verb}")
+    if changes:
+        parts.append("notebook metadata changed")
+    return f"{'; '.join(parts) or 'the notebook changed'} since signing"
+
+
+def _trust_verdict(
+    covering: list[VerifiedSignature], history: int, n_outputs: int, policy: TrustPolicy | None
+) -> tuple[Status, str, tuple[str, ...]]:
+    """The verdict from the signatures that cover the notebook as it is: (status, summary, missing roles)."""
+    signers = list(dict.fromkeys(s.signer.identity for s in covering))
+    who = _people(signers)
     if policy is None:
-        return "untrusted-signer", f"valid signature by {signers}, but no trust policy was given"
-    if not policy.is_satisfied([s.signer for s in valid]):
-        return "untrusted-signer", f"valid signature by {signers}, who does not satisfy the policy"
-    return "verified", f"signed by {signers}; notebook and {len(report.outputs)} output(s) unchanged"
+        return "untrusted-signer", f"valid signature by {who}, but no trust policy was given", ()
+    missing = tuple(_unmet(policy, [s.signer for s in covering]))
+    if missing or not policy.is_satisfied([s.signer for s in covering]):
+        verb = "does" if len(signers) == 1 else "do"
+        lack = f": missing {', '.join(missing)}" if missing else ""
+        return (
+            "untrusted-signer",
+            f"valid signature by {who}, who {verb} not satisfy the policy{lack}",
+            missing,
+        )
+    earlier = f"; {_plural(history, 'earlier signature')} cover earlier versions" if history else ""
+    return "verified", f"signed by {who}; notebook and {_plural(n_outputs, 'output')} unchanged{earlier}", ()
 
 
 def _describe(policy: TrustPolicy | None) -> str | None:
     if policy is None:
         return None
+    describe = getattr(policy, "describe", None)
+    if callable(describe):
+        return str(describe())
     return "; ".join(f"{s.name}: {s.describe()}" for s in policy.signers)
 
 
-def _read_bundle_file(path: Path) -> StoredSignature:
-    return StoredSignature(str(path), read_text(path, "bundle", BundleError))
+def _verify_stored(
+    stored: StoredSignature,
+    instance: Instance,
+    allow_outside: bool,
+    keys: Sequence[EllipticCurvePublicKey],
+) -> VerifiedSignature | SignatureReport:
+    if stored.bundle_text is None:
+        return SignatureReport(stored.source, False, error=stored.error)
+    try:
+        return verify_bundle_text(
+            stored.bundle_text, stored.source, instance, allow_outside=allow_outside, keys=keys
+        )
+    except BundleError as exc:
+        return SignatureReport(stored.source, False, error=str(exc))

@@ -19,10 +19,10 @@ from jupyter_sigstore.canonical import (
     canonical_metadata,
     combine_digests,
     notebook_digest,
-    parse_notebook,
     render_stream,
 )
 from jupyter_sigstore.errors import NotebookError
+from jupyter_sigstore.nbfile import parse_notebook
 
 VECTORS = Path(__file__).resolve().parent / "vectors" / "canonical"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((VECTORS / "expected.json").read_text(encoding="utf-8"))
@@ -206,8 +206,10 @@ def test_bad_input_is_one_actionable_error(mutate: Any, message: str) -> None:
 
 
 def test_parse_notebook_errors() -> None:
-    with pytest.raises(NotebookError, match="not valid JSON"):
+    with pytest.raises(NotebookError, match="UTF-16"):
         parse_notebook(b"\xff\xfe")
+    with pytest.raises(NotebookError, match="not valid JSON"):
+        parse_notebook(b'{"cells": [')
     with pytest.raises(NotebookError, match="top-level JSON value must be an object"):
         parse_notebook(b"[]")
     with pytest.raises(NotebookError, match="nested too deeply"):

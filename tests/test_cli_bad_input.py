@@ -52,8 +52,8 @@ def assert_one_line_error(err: str, *needles: str) -> None:
     ("content", "needle"),
     [
         (b'{"cells": [', "not valid JSON"),
-        (b"", "not valid JSON"),
-        (b"\xff\xfe garbage", "not valid JSON"),
+        (b"", "not a notebook"),
+        (b"\xff\xfe garbage", "UTF-16"),
         (b'["a list"]', "not a notebook"),
         (b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', "nbformat 3"),
         (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "'cells' must be a list"),

@@ -293,7 +293,7 @@ def test_resigning_replaces_the_signature(cli: Cli, token: Callable[..., str]) -
     assert cli.sign(token())[0] == 0
     _edit(cli.cwd / "analysis.ipynb", lambda nb: nb["cells"][4]["source"].append(" Updated."))
     rc, out, _ = cli.sign(token(), *OUTPUTS)
-    assert rc == 0 and "replaced 1 earlier signature" in out
+    assert rc == 0 and "replaced earlier signature(s) by alice@example.com" in out
     nb = json.loads((cli.cwd / "analysis.ipynb").read_text())
     assert len(nb["metadata"]["sigstore"]["signatures"]) == 1
     assert cli.verify()["status"] == "verified"

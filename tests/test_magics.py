@@ -13,9 +13,9 @@ import nbformat
 import pytest
 from kernel_harness import NotebookDriver
 
+from jupyter_sigstore import api
 from jupyter_sigstore.policy import TrustPolicy
 from jupyter_sigstore.testing import LocalSigstore
-from jupyter_sigstore.verifying import verify_notebook
 
 CODE = re.compile(r"enter the code ([A-Z]{4}-[A-Z]{4})")
 
@@ -103,10 +103,13 @@ def test_track_sign_verify_tamper_with_extension(
     assert "".join(saved["cells"][0]["source"]) == "# unsaved title"
     assert any("signing requested" in "".join(o.get("text", "")) for o in saved["cells"][-1]["outputs"])
     assert saved["metadata"]["sigstore"]["tracked"] == ["results.csv"]
-    report = verify_notebook(
-        d.path, policy=alice(sigstore_instance), instance=Instance.select(trust_config=trust_config)
+    report = api.verify(
+        d.path,
+        api.VerifyOptions(
+            policy=alice(sigstore_instance), instance=Instance.select(trust_config=trust_config)
+        ),
     )
-    assert report.status == "verified", report.render_text()
+    assert report.status == "verified", api.render_text(report)
     assert [o.path for o in report.outputs] == ["results.csv"]
 
     issuer = sigstore_instance.issuer_url
@@ -163,10 +166,13 @@ def test_fallback_signs_saved_file_only_when_saved(
     assert "reload the notebook from disk" in d.text(cell)
     from jupyter_sigstore.instance import Instance
 
-    report = verify_notebook(
-        d.path, policy=alice(sigstore_instance), instance=Instance.select(trust_config=trust_config)
+    report = api.verify(
+        d.path,
+        api.VerifyOptions(
+            policy=alice(sigstore_instance), instance=Instance.select(trust_config=trust_config)
+        ),
     )
-    assert report.status == "verified", report.render_text()
+    assert report.status == "verified", api.render_text(report)
     assert json.loads(d.path.read_text())["metadata"]["sigstore"]["tracked"] == ["results.csv"]
 
 
@@ -288,13 +294,12 @@ def test_countersign_a_key_signed_notebook_from_the_kernel(
         load_public_key,
     )
     from jupyter_sigstore.policy import key_policy
-    from jupyter_sigstore.signing import sign_notebook
 
     d = driver(extension=False)
     other = d.path.parent / "report.ipynb"
     other.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# r")])))
     private, public = generate_keypair(d.path.parent / "team", None)
-    sign_notebook(other, KeySigner(load_private_key(private)))
+    api.sign(other, KeySigner(load_private_key(private)))
     before = other.read_bytes()
     d.run("%load_ext jupyter_sigstore")
     d.run("%sigstore login --device --timeout 60", on_output=approver(sigstore_instance, "bob@example.com"))
@@ -308,11 +313,13 @@ def test_countersign_a_key_signed_notebook_from_the_kernel(
     cell = d.run("%sigstore sign report.ipynb --countersign --earlier-key team.pub")
     assert "signed the saved file report.ipynb as bob@example.com" in d.text(cell), d.text(cell)
     bob = TrustPolicy.exact("bob@example.com", sigstore_instance.issuer_url)
-    report = verify_notebook(
+    report = api.verify(
         other,
-        policy=key_policy([load_public_key(public)], base=bob),
-        instance=Instance.select(trust_config=trust_config),
-        keys=[load_public_key(public)],
+        api.VerifyOptions(
+            policy=key_policy([load_public_key(public)], base=bob),
+            instance=Instance.select(trust_config=trust_config),
+            keys=(load_public_key(public),),
+        ),
     )
-    assert report.status == "verified", report.render_text()
+    assert report.status == "verified", api.render_text(report)
     assert [s.identity for s in report.signatures][1] == "bob@example.com"

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jupyter_sigstore import hashing
+from jupyter_sigstore import api, hashing
 from jupyter_sigstore.canonical import notebook_digest
 from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import BundleError, OutputError, UsageError
@@ -30,10 +30,9 @@ from jupyter_sigstore.outputs import (
     hash_outputs,
     select_outputs,
 )
-from jupyter_sigstore.signing import KeylessSigner, sign_notebook
+from jupyter_sigstore.signing import KeylessSigner
 from jupyter_sigstore.statement import build_statement, parse_statement
 from jupyter_sigstore.testing import LocalSigstore
-from jupyter_sigstore.verifying import verify_notebook
 from jupyter_sigstore.walking import DEFAULT_EXCLUDES, ExcludeMatcher, GlobPattern, expand_paths, split_glob
 
 EMPTY = hashlib.sha256(b"").hexdigest()
@@ -487,24 +486,22 @@ def test_one_signature_for_a_folder_and_added_files_are_named(
     project: Path, signer: KeylessSigner, trust_config: Path
 ) -> None:
     instance = Instance.select(trust_config=trust_config)
-    result = sign_notebook(
+    result = api.sign(
         project / "nb.ipynb",
         signer,
-        outputs=["data", "figures/*.png"],
-        output_options=OutputOptions(exclude=("cache/",), jobs=2),
-        base=project,
+        api.SignOptions(outputs=("data", "figures/*.png"), exclude=("cache/",), jobs=2, base=project),
     )
     assert len(result.outputs) == 6
     bundle = json.loads(result.bundle_json)
     assert len(bundle["verificationMaterial"]["tlogEntries"]) == 1  # one log entry for all outputs
-    report = verify_notebook(project / "nb.ipynb", instance=instance)
+    report = api.verify(project / "nb.ipynb", api.VerifyOptions(instance=instance))
     assert report.status == "untrusted-signer" and all(o.status == "ok" for o in report.outputs)
     _tree(project, {"data/cache/ignored.bin": "excluded by the recorded rule", "data/z.parquet": "new"})
-    report = verify_notebook(project / "nb.ipynb", instance=instance)
+    report = api.verify(project / "nb.ipynb", api.VerifyOptions(instance=instance))
     assert report.status == "modified"
     assert [(o.path, o.status) for o in report.outputs if o.status != "ok"] == [("data/z.parquet", "added")]
     assert "data/z.parquet" in report.summary
-    assert "output data/z.parquet: added" in report.render_text()
+    assert "output data/z.parquet: added" in api.render_text(report)
 
 
 def test_output_changing_while_signing_writes_nothing(
@@ -524,7 +521,9 @@ def test_output_changing_while_signing_writes_nothing(
 
     monkeypatch.setattr(hashing, "_serial", writer_interferes)
     with pytest.raises(OutputError, match="part-1.parquet changed while it was being hashed"):
-        sign_notebook(project / "nb.ipynb", signer, outputs=["data/part-1.parquet"], base=project)
+        api.sign(
+            project / "nb.ipynb", signer, api.SignOptions(outputs=("data/part-1.parquet",), base=project)
+        )
     assert calls == [] and (project / "nb.ipynb").read_bytes() == before
     assert not list(project.glob("*.sigstore.json"))
 
@@ -543,10 +542,10 @@ def test_crafted_signature_with_traversal_is_invalid(
             NB, metadata={**NB["metadata"], "sigstore": {"version": 1, "signatures": [{"bundle": bundle}]}}
         )
         (project / "nb.ipynb").write_text(json.dumps(nb))
-        report = verify_notebook(project / "nb.ipynb", instance=instance)
+        report = api.verify(project / "nb.ipynb", api.VerifyOptions(instance=instance))
         assert report.status == "invalid", report.summary
         assert "escapes the notebook's folder" in report.summary or "not normal" in report.summary
-        assert report.outputs == []
+        assert report.outputs == ()
 
 
 # --- the digest command ----------------------------------------------------------------------

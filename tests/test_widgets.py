@@ -7,10 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from jupyter_sigstore import api
 from jupyter_sigstore.instance import Instance
 from jupyter_sigstore.kernel.login import KernelIdentity, LoginPrompt
 from jupyter_sigstore.policy import TrustPolicy
-from jupyter_sigstore.storage import load_notebook, save_notebook, with_tracked
 from jupyter_sigstore.testing import LocalSigstore
 
 widgets = pytest.importorskip("jupyter_sigstore.kernel.widgets")
@@ -22,8 +22,7 @@ def _notebook(folder: Path) -> Path:
     path = folder / "panel.ipynb"
     nbformat.write(nb, str(path))
     (folder / "results.csv").write_text("a,b\n1,2\n")
-    loaded = load_notebook(path)
-    save_notebook(loaded, with_tracked(loaded.nb, ["results.csv"]))
+    api.set_tracked(path, ["results.csv"])
     return path
 
 
@@ -60,7 +59,7 @@ def test_panel_unsigned_sign_verify_tamper(
     panel.identity = _logged_in(sigstore_instance, instance)
     panel.sign(wait=True)
     assert panel.error is None, panel.error
-    assert panel.report is not None and panel.report.status == "verified", panel.report.render_text()
+    assert panel.report is not None and panel.report.status == "verified", api.render_text(panel.report)
     assert [o.path for o in panel.report.outputs] == ["results.csv"]
     assert "alice@example.com" in panel.body.value and "Verified" in panel.body.value
 

@@ -7,7 +7,6 @@ once execution has settled, and the front end saves the signature through the ed
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,8 +34,8 @@ class SignRequest:
     countersign: bool
     signer: str
     instance: Instance
-    tracked: list[str]
     earlier_keys: list[EllipticCurvePublicKey] = field(default_factory=list)
+    replace: bool = False
     status: str = "sent"
     message: str = ""
 
@@ -140,29 +139,27 @@ def notebook_hint(notebook: Path | None) -> dict[str, str | None]:
 
 
 def _sign_snapshot(content: dict[str, Any], request: SignRequest, identity: KernelIdentity) -> dict[str, Any]:
-    from ..signing import KeylessSigner, sign_content
-    from ..storage import existing_entries, with_signatures, with_tracked
+    """Sign the front end's snapshot of the open notebook with the kernel's identity."""
+    from .. import api
 
     login = identity.require()
-    prepared = sign_content(
-        content,
-        request.notebook,
-        KeylessSigner(request.instance, login.token),
-        outputs=request.outputs,
-        countersign=request.countersign,
-        earlier_keys=request.earlier_keys,
-        instance=request.instance,
-        base=request.notebook.parent,
+    result = api.sign(
+        api.NotebookModel(request.notebook, content),
+        api.keyless_signer(login.token, request.instance),
+        api.SignOptions(
+            outputs=tuple(request.outputs),
+            base=request.notebook.parent,
+            countersign=request.countersign,
+            replace=request.replace,
+            earlier_keys=tuple(request.earlier_keys),
+            instance=request.instance,
+        ),
     )
-    previous = existing_entries(content) if request.countersign else []
-    signed = with_signatures(with_tracked(content, request.tracked), [*previous, prepared.entry])
-    bundle = json.loads(prepared.bundle_json)
-    entries = bundle.get("verificationMaterial", {}).get("tlogEntries") or [{}]
     return {
-        "sigstore": signed["metadata"]["sigstore"],
+        "sigstore": result.block,
         "identity": login.identity,
         "issuer": login.issuer,
-        "notebook_digest": prepared.notebook_digest,
-        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in prepared.outputs],
-        "log_index": entries[0].get("logIndex"),
+        "notebook_digest": result.notebook_digest,
+        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in result.outputs],
+        "log_index": result.log_index,
     }

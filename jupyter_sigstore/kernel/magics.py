@@ -202,10 +202,10 @@ class SigstoreMagics(Magics):
 
     def tracked_for(self, notebook: Path) -> list[str]:
         """The session's tracked list, seeded from the file's ``metadata.sigstore.tracked``."""
-        from ..tracking import read_tracked
+        from .. import api
 
         if notebook not in self.tracked:
-            self.tracked[notebook] = read_tracked(notebook) if notebook.exists() else []
+            self.tracked[notebook] = api.tracked(notebook) if notebook.exists() else []
         return self.tracked[notebook]
 
     # commands ------------------------------------------------------------------------------
@@ -239,7 +239,8 @@ class SigstoreMagics(Magics):
         print(f"instance: {instance.name}{where}; policy: {self.policy_file or 'none'}")
 
     def _track(self, args: list[str], *, untrack: bool = False) -> None:
-        from ..tracking import add, forget_names, normalise, remove, write_tracked
+        from .. import api
+        from ..tracking import add, forget_names, normalise, remove
 
         p = _parser("untrack" if untrack else "track")
         p.add_argument("paths", nargs="+", metavar="PATH")
@@ -253,7 +254,7 @@ class SigstoreMagics(Magics):
             new = add(current, normalise(notebook, ns.paths))
         own = notebook == self.own_notebook()
         if not own:
-            write_tracked(notebook, new)
+            api.set_tracked(notebook, new)
         self.tracked[notebook] = new
         if own:
             self.link.send("track", tracked=new)
@@ -264,17 +265,22 @@ class SigstoreMagics(Magics):
         self._track(args, untrack=True)
 
     def _sign(self, args: list[str]) -> None:
-        from ..tracking import add, normalise
+        from ..tracking import names_of
 
         p = _parser("sign")
         p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
         p.add_argument("--output", "-o", action="append", default=[], metavar="PATH")
         p.add_argument("--countersign", action="store_true")
+        p.add_argument("--replace", action="store_true")
         p.add_argument("--earlier-key", action="append", default=[], metavar="PUB")
         p.add_argument("--on-disk", action="store_true")
         ns = p.parse_args(args)
         if ns.earlier_key and not ns.countersign:
             raise UsageError("--earlier-key is for --countersign (it verifies an earlier signature)")
+        if ns.replace and ns.countersign:
+            raise UsageError(
+                "--replace and --countersign cannot be combined: a countersignature keeps the others"
+            )
         earlier_keys = _load_public_keys(ns.earlier_key)
         notebook = self.notebook(ns.notebook)
         own = notebook == self.own_notebook()
@@ -284,16 +290,16 @@ class SigstoreMagics(Magics):
             )
         if not notebook.exists():
             raise NotebookError(f"{notebook} is not saved yet: save it first; nothing was signed")
-        tracked = self.tracked_for(notebook)
-        outputs = add(tracked, normalise(notebook, ns.output)) if ns.output else list(tracked)
-        # Every tracked file must still exist now, before anything is sent or signed.
-        normalise(notebook, outputs, base=notebook.parent) if outputs else None
+        # notebook-relative names; outputs are found (once) when the notebook is signed
+        outputs = list(dict.fromkeys([*self.tracked_for(notebook), *names_of(notebook, ns.output)]))
+        _check_exist(notebook, outputs)
         login = self.identity.current()
         if login is not None and login.expired():
             self.identity.require()  # raises the one-line "expired" error
         use_link = own and not ns.on_disk and self.link.state in ("unknown", "present")
         if not use_link:
-            self._sign_on_disk(notebook, outputs, tracked, ns.countersign, own, earlier_keys)
+            tracked = self.tracked_for(notebook)
+            self._sign_on_disk(notebook, outputs, tracked, ns.countersign, ns.replace, own, earlier_keys)
             return
         request = SignRequest(
             uuid.uuid4().hex,
@@ -302,8 +308,8 @@ class SigstoreMagics(Magics):
             ns.countersign,
             "kernel" if login is not None else "frontend",
             self.instance(),
-            tracked,
             earlier_keys,
+            replace=ns.replace,
         )
         self.link.requests[request.request_id] = request
         parent = getattr(self.shell, "parent_header", None) or {}
@@ -313,6 +319,7 @@ class SigstoreMagics(Magics):
             notebook=notebook_hint(notebook),
             outputs=outputs,
             countersign=ns.countersign,
+            replace=ns.replace,
             signer=request.signer,
             parent_msg_id=(parent.get("header") or {}).get("msg_id"),
         )
@@ -333,29 +340,33 @@ class SigstoreMagics(Magics):
         outputs: list[str],
         tracked: list[str],
         countersign: bool,
+        replace: bool,
         own: bool,
         earlier_keys: list[EllipticCurvePublicKey],
     ) -> None:
-        from ..signing import KeylessSigner, sign_notebook
-        from ..storage import load_notebook, save_notebook, with_tracked
+        from .. import api
 
         login = self.identity.require()  # first: logging in runs a cell, so save after it
         if own:
             self._check_saved(notebook)
         instance = self.instance()
-        result = sign_notebook(
+        result = api.sign(
             notebook,
-            KeylessSigner(instance, login.token),
-            outputs=outputs,
-            countersign=countersign,
-            earlier_keys=earlier_keys,
-            instance=instance,
-            base=notebook.parent,
+            api.keyless_signer(login.token, instance),
+            api.SignOptions(
+                outputs=tuple(outputs),
+                base=notebook.parent,
+                track=tuple(tracked),
+                countersign=countersign,
+                replace=replace,
+                earlier_keys=tuple(earlier_keys),
+                instance=instance,
+            ),
         )
-        loaded = load_notebook(notebook)
-        save_notebook(loaded, with_tracked(loaded.nb, tracked))
         what = f" and {len(result.outputs)} output(s)" if result.outputs else ""
         print(f"signed the saved file {notebook.name}{what} as {login.identity}")
+        if result.dropped:
+            print(f"replaced earlier signature(s) by {', '.join(result.dropped)}")
         if own:
             print(
                 "your editor still holds the unsigned copy: reload the notebook from disk now "
@@ -365,7 +376,7 @@ class SigstoreMagics(Magics):
 
     def _check_saved(self, notebook: Path) -> None:
         """Refuse to sign the kernel's own notebook on disk unless the file holds what was run."""
-        from ..storage import load_notebook
+        from ..nbfile import load_notebook
 
         mtime = notebook.stat().st_mtime
         # self.finished holds the cells that ran before this one (this cell has not finished yet).
@@ -385,7 +396,7 @@ class SigstoreMagics(Magics):
                 )
 
     def _verify(self, args: list[str]) -> Any:
-        from ..verifying import verify_notebook
+        from .. import api
 
         p = _parser("verify")
         p.add_argument("notebook", nargs="?", metavar="NOTEBOOK")
@@ -394,7 +405,7 @@ class SigstoreMagics(Magics):
         p.add_argument("--cert-oidc-issuer", metavar="URL")
         ns = p.parse_args(args)
         notebook = self.notebook(ns.notebook)
-        report = verify_notebook(notebook, policy=self.policy(ns), instance=self.instance())
+        report = api.verify(notebook, api.VerifyOptions(policy=self.policy(ns), instance=self.instance()))
         _display_report(report)
 
     def _login(self, args: list[str]) -> None:
@@ -478,12 +489,21 @@ class SigstoreMagics(Magics):
         if captured.stdout:
             bundles.insert(0, {"text/plain": captured.stdout})
         data = _output_bytes(ns.name, bundles)
-        from ..storage import atomic_write
+        from ..nbfile import atomic_write
 
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, data)
         extra = [] if notebook == self.own_notebook() else ["--notebook", str(notebook)]
         self._track([str(target), *extra])
+
+
+def _check_exist(notebook: Path, names: list[str]) -> None:
+    """Every named output (not pattern) must exist now, before anything is sent or signed."""
+    from ..walking import has_wildcard
+
+    for name in names:
+        if not has_wildcard(name) and not os.path.lexists(notebook.parent / name):
+            raise UsageError(f"output {name} does not exist; nothing was signed")
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -521,11 +541,11 @@ def _output_bytes(name: str, bundles: list[dict[str, Any]]) -> bytes:
 def _display_report(report: VerificationReport) -> None:
     from IPython.display import display
 
-    from ..htmlreport import render_html
+    from ..render import render_html, render_text
 
     display(  # type: ignore[no-untyped-call]
         {
-            "text/plain": report.render_text(),
+            "text/plain": render_text(report),
             "text/html": render_html(report),
             REPORT_MIME: report.to_dict(),
         },

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..errors import SigstoreNotebookError
-from ..htmlreport import render_html
+from ..render import render_html
 from .login import SESSION, KernelIdentity
 
 if TYPE_CHECKING:
@@ -125,25 +125,24 @@ class ProvenancePanel(w.VBox):  # type: ignore[misc]
             self.progress.value = min(95, self.progress.value + max(1, (95 - self.progress.value) // 8))
 
     def _verify(self) -> None:
-        from ..verifying import verify_notebook
+        from .. import api
 
-        report = verify_notebook(self.notebook, policy=self.policy, instance=self.instance)
+        report = api.verify(self.notebook, api.VerifyOptions(policy=self.policy, instance=self.instance))
         self.show(report)
 
     def _sign(self) -> None:
-        from ..signing import KeylessSigner, sign_notebook
-        from ..storage import load_notebook, tracked_outputs
+        from .. import api
 
         login = self.identity.require()
-        outputs = (
-            self.outputs if self.outputs is not None else tracked_outputs(load_notebook(self.notebook).nb)
-        )
-        result = sign_notebook(
+        result = api.sign(
             self.notebook,
-            KeylessSigner(self.instance, login.token),
-            outputs=outputs,
-            instance=self.instance,
-            base=self.notebook.parent,
+            api.keyless_signer(login.token, self.instance),
+            api.SignOptions(
+                outputs=tuple(self.outputs or ()),
+                base=self.notebook.parent,
+                tracked=self.outputs is None,
+                instance=self.instance,
+            ),
         )
         self._verify()
         self.message.value = (

@@ -137,9 +137,9 @@ class VerifyHandler(_Base):
 
 
 def _verify(path: Path, policy: TrustPolicy | None, instance: Any) -> Any:
-    from ..verifying import verify_notebook
+    from .. import api
 
-    return verify_notebook(path, policy=policy, instance=instance)
+    return api.verify(path, api.VerifyOptions(policy=policy, instance=instance))
 
 
 def _relative(message: str, root: Path) -> str:
@@ -214,7 +214,14 @@ class SignHandler(_Base):
             override = body.get("instance")
             instance = self.sigstore.select_instance(override if isinstance(override, str) else None)
             result = await asyncio.to_thread(
-                _sign, content, real, output_files, token, instance, bool(body.get("countersign"))
+                _sign,
+                content,
+                real,
+                output_files,
+                token,
+                instance,
+                bool(body.get("countersign")),
+                bool(body.get("replace")),
             )
         except IdentityError as exc:
             self.fail(401, str(exc))
@@ -233,29 +240,29 @@ def _sign(
     token: Any,
     instance: Any,
     countersign: bool,
+    replace: bool,
 ) -> dict[str, Any]:
-    from ..signing import KeylessSigner, sign_content
-    from ..storage import METADATA_KEY, existing_entries, with_signatures
+    from .. import api
 
-    nb = content
-    signer = KeylessSigner(instance, token)
-    prepared = sign_content(
-        nb,
-        path,
-        signer,
-        outputs=[str(o) for o in outputs],
-        countersign=countersign,
-        instance=instance,
-        base=path.parent,
+    result = api.sign(
+        api.NotebookModel(path, content),
+        api.keyless_signer(token, instance),
+        api.SignOptions(
+            outputs=tuple(str(o) for o in outputs),
+            base=path.parent,
+            countersign=countersign,
+            replace=replace,
+            instance=instance,
+        ),
     )
-    entries = [*existing_entries(nb), prepared.entry] if countersign else [prepared.entry]
-    block = with_signatures(nb, entries)["metadata"][METADATA_KEY]
     return {
-        "identity": signer.identity,
-        "entry": prepared.entry,
-        "sigstore": block,
-        "notebook_digest": prepared.notebook_digest,
-        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in prepared.outputs],
+        "identity": result.identity,
+        "sigstore": result.block,
+        "notebook_digest": result.notebook_digest,
+        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in result.outputs],
+        "log_index": result.log_index,
+        "kept": result.kept,
+        "replaced": list(result.dropped),
     }
 
 

@@ -67,10 +67,12 @@ export interface IVerifyResponse {
 /** POST /jupyter-sigstore/sign */
 export interface ISignResponse {
   identity: string | null;
-  entry: Record<string, unknown>;
   sigstore: Record<string, unknown>;
   notebook_digest: string;
   outputs: { path: string; sha256: string; size: number }[];
+  log_index: number | null;
+  kept: number;
+  replaced: string[];
 }
 
 /** A login flow as the server shows it (no secret in it). */

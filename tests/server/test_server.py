@@ -17,10 +17,11 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
 from traitlets.config import Config
 
+from jupyter_sigstore import api
 from jupyter_sigstore.errors import IdentityError
 from jupyter_sigstore.identity import parse_token
 from jupyter_sigstore.instance import Instance
-from jupyter_sigstore.signing import KeylessSigner, sign_notebook
+from jupyter_sigstore.signing import KeylessSigner
 from jupyter_sigstore.testing import LocalSigstore
 from jupyter_sigstore.testing.oidc import oob_code_in
 
@@ -66,7 +67,7 @@ def root(jp_root_dir: Path, example: Path) -> Path:
 def sign_file(trust_config: Path, token: Callable[..., str]) -> Callable[..., None]:
     def sign(path: Path, outputs: list[str] | None = None, identity: str = "alice@example.com") -> None:
         signer = KeylessSigner(Instance.select(trust_config=trust_config), parse_token(token(identity), "t"))
-        sign_notebook(path, signer, outputs=outputs or [], base=path.parent)
+        api.sign(path, signer, api.SignOptions(outputs=tuple(outputs or ()), base=path.parent))
 
     return sign
 
@@ -195,7 +196,7 @@ async def test_verify_key_signed_notebook_with_a_policy_naming_the_key(jp_fetch:
     from jupyter_sigstore.keys import KeySigner, generate_keypair, load_private_key
 
     private, _ = generate_keypair(root / "team", None)
-    sign_notebook(root / "work" / "analysis.ipynb", KeySigner(load_private_key(private)))
+    api.sign(root / "work" / "analysis.ipynb", KeySigner(load_private_key(private)))
     result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
     assert result["report"]["status"] == "invalid"  # no policy names the key: it cannot be checked
     (root / "sigstore-policy.toml").write_text('[[trusted]]\nname = "team"\nkey = "team.pub"\n')
@@ -369,7 +370,7 @@ async def test_sign_in_memory_then_save_verifies(
     assert path.read_bytes() == before  # the server writes nothing
     assert result["identity"] == "alice@example.com"
     assert result["outputs"][0]["path"] == "results.csv"
-    assert result["sigstore"]["signatures"] == [result["entry"]]
+    assert len(result["sigstore"]["signatures"]) == 1 and "bundle" in result["sigstore"]["signatures"][0]
     # the front end puts the block into its model and saves it through the contents API
     content["metadata"]["sigstore"] = result["sigstore"]
     await jp_fetch(

@@ -30,9 +30,9 @@ from jupyter_sigstore.canonical import (  # noqa: E402
     canonical_cell,
     canonical_metadata,
     notebook_digest,
-    parse_notebook,
 )
 from jupyter_sigstore.errors import NotebookError  # noqa: E402
+from jupyter_sigstore.nbfile import parse_notebook  # noqa: E402
 
 Notebook = dict[str, Any]
 
