@@ -1,9 +1,18 @@
 """jupyter-sigstore: sign Jupyter notebooks and their data outputs with Sigstore, verify provenance.
 
 The public API lives in :mod:`jupyter_sigstore.api`; this module stays light so that the CLI starts fast.
+The version has one source, ``labextension/package.json``; ``__version__`` reads the installed metadata.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("jupyter-sigstore")
+    raise AttributeError(f"module 'jupyter_sigstore' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: object) -> None:

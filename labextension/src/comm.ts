@@ -19,7 +19,6 @@ import { applySignature, Cancelled } from './sign';
 
 export const COMM_TARGET = 'jupyter_sigstore';
 export const PROTOCOL = 1;
-const VERSION = '0.1.0';
 
 /** Random per browser tab. */
 export const FRONTEND_ID = `fe-${Math.random().toString(16).slice(2, 10)}`;
@@ -71,7 +70,6 @@ export class KernelBridge {
       protocol: PROTOCOL,
       frontend_id: FRONTEND_ID,
       frontend: 'jupyterlab',
-      version: VERSION,
       capabilities: ['sign', 'track'],
       notebooks: this.host.panelsFor(kernel).map(p => p.context.localPath)
     });
