@@ -30,9 +30,9 @@ class SignOptions:
 
     ``outputs`` are files, folders (recursive) and glob patterns relative to ``base`` (default: the
     current directory); ``tracked`` adds the outputs declared in the notebook with ``%sigstore track``
-    and ``track`` adds notebook-relative names to that declaration. Earlier signatures by other signers are kept (as history
-    when they no longer cover the notebook); ``replace`` drops every earlier signature and
-    ``countersign`` signs exactly what the newest one covers, after verifying it.
+    and ``track`` adds notebook-relative names to that declaration. Earlier signatures by other
+    signers are kept (as history when they no longer cover the notebook); ``replace`` drops every
+    earlier signature and ``countersign`` signs exactly what the newest one covers, after verifying it.
     """
 
     outputs: tuple[str, ...] = ()
