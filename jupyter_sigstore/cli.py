@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 
-from . import __version__
 from .errors import IdentityError, SigningError, SigstoreNotebookError
 
 TYPE_CHECKING = False
@@ -43,6 +42,8 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="jupyter-sigstore",
         description="Sign Jupyter notebooks and their data outputs with Sigstore, and verify them.",
     )
+    from . import __version__
+
     parser.add_argument("--version", action="version", version=f"jupyter-sigstore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

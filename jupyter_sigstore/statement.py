@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
-from .canonical import PROFILE, NotebookDigest, combine_digests
+from .canonical import PROFILE_V2, PROFILES, NotebookDigest, combine_digests
 from .errors import BundleError
 from .outputs import OutputDigest, OutputRules, check_relative_path
 
@@ -44,6 +44,8 @@ class Provenance:
     predicate: dict[str, Any]
     output_rules: OutputRules | None = None
     """Directory/pattern specs and exclude rules the outputs were chosen with (None: files only)."""
+    widgets_digest: str | None = None
+    """The digest of the widget state (profile v2)."""
 
 
 def build_statement(
@@ -66,6 +68,7 @@ def build_statement(
             "name": notebook_name,
             "digest": {"sha256": digest.digest},
             "metadataDigest": {"sha256": digest.metadata_digest},
+            **({"widgetsDigest": {"sha256": digest.widgets_digest}} if digest.widgets_digest else {}),
         },
         "cells": [
             {"cellType": c.cell_type, "digest": {"sha256": c.digest}, "id": c.cell_id} for c in digest.cells
@@ -118,7 +121,7 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
         )
     predicate = _dict(statement.get("predicate"), "predicate")
     profile = predicate.get("profile")
-    if profile != PROFILE:
+    if profile not in PROFILES:
         raise BundleError(f"signed with canonical profile {profile!r}, which this version does not know")
     nb = _dict(predicate.get("notebook"), "predicate.notebook")
     name = nb.get("name")
@@ -126,6 +129,9 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
         raise BundleError("signed statement: predicate.notebook.name is missing")
     nb_digest = _digest(nb.get("digest"), "predicate.notebook")
     meta_digest = _digest(nb.get("metadataDigest"), "predicate.notebook.metadataDigest")
+    widgets_digest = None
+    if profile == PROFILE_V2:
+        widgets_digest = _digest(nb.get("widgetsDigest"), "predicate.notebook.widgetsDigest")
 
     cells = []
     for n, cell in enumerate(_list(predicate.get("cells"), "predicate.cells")):
@@ -138,7 +144,7 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
                 cell_id if isinstance(cell_id, str) else None,
             )
         )
-    recomputed = combine_digests(meta_digest, [c.digest for c in cells])
+    recomputed = combine_digests(profile, meta_digest, [c.digest for c in cells], widgets_digest)
     if recomputed != nb_digest:
         raise BundleError(
             "signed statement is inconsistent: its cell digests do not make its notebook digest"
@@ -170,4 +176,6 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
         if "outputRules" in predicate
         else None
     )
-    return Provenance(name, nb_digest, meta_digest, profile, tuple(cells), tuple(outputs), predicate, rules)
+    return Provenance(
+        name, nb_digest, meta_digest, profile, tuple(cells), tuple(outputs), predicate, rules, widgets_digest
+    )

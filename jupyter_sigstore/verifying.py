@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle, log_index, signing_time
-from .canonical import NotebookDigest, check_nbformat, digest_of
+from .canonical import PROFILE, PROFILE_V1, NotebookDigest, check_nbformat, digest_of
 from .certinfo import SignerIdentity, signer_identity
-from .errors import BundleError, first_line
+from .errors import BundleError, NotebookError, first_line
 from .instance import Instance
 from .nbfile import load_notebook
 from .options import NotebookModel, VerifyOptions
@@ -180,9 +180,20 @@ def judge(
     instance = options.instance or Instance()
     policy = options.policy
     keys = [*options.keys, *(policy.public_keys if policy is not None else ())]
-    current = digest_of(nb, path)
+    digests: dict[str, NotebookDigest | None] = {PROFILE: digest_of(nb, path)}
+
+    def current(profile: str) -> NotebookDigest | None:
+        if profile not in digests:
+            try:
+                digests[profile] = digest_of(nb, path, profile)
+            except NotebookError:  # e.g. v1 cannot hold what this notebook stores: not covered
+                digests[profile] = None
+        return digests[profile]
+
+    latest = digests[PROFILE]
+    assert latest is not None
     notebook, described = str(path), _describe(policy)
-    unchanged = tuple(CellReport(c.index, "ok", c.cell_type, c.cell_id, None) for c in current.cells)
+    unchanged = tuple(CellReport(c.index, "ok", c.cell_type, c.cell_id, None) for c in latest.cells)
     if not stored:
         return VerificationReport(
             status="unsigned",
@@ -223,17 +234,29 @@ def judge(
         return checked[key]
 
     def covers(sig: VerifiedSignature) -> bool:
-        return sig.provenance.notebook_digest == current.digest and all(
-            o.status == "ok" for o in outputs_of(sig.provenance)
+        now = current(sig.provenance.profile)
+        return (
+            now is not None
+            and sig.provenance.notebook_digest == now.digest
+            and all(o.status == "ok" for o in outputs_of(sig.provenance))
         )
 
     covering = [s for s in valid if covers(s)]
     reference = (covering or valid)[-1].provenance
-    cells = diff_cells(reference, current)
+    now = current(reference.profile) or latest
+    cells = diff_cells(reference, now) if now.profile == reference.profile else []
     outputs = _merged_outputs([outputs_of(s.provenance) for s in covering] or [outputs_of(reference)])
     changes = []
-    if reference.metadata_digest != current.metadata_digest:
-        changes.append("kernel, language, title or authors changed since signing")
+    if reference.metadata_digest != now.metadata_digest:
+        changes.append("notebook metadata changed since signing")
+    if reference.widgets_digest is not None and reference.widgets_digest != now.widgets_digest:
+        changes.append("widget state changed since signing")
+    warnings = [
+        f"signature {n} uses canonical profile v1, which has known collisions (docs/security.md); "
+        "re-sign it with `jupyter-sigstore upgrade NOTEBOOK`"
+        for n, r in enumerate(results, 1)
+        if isinstance(r, VerifiedSignature) and r.provenance.profile == PROFILE_V1
+    ]
     signatures: list[SignatureReport] = []
     for r in results:
         if isinstance(r, SignatureReport):
@@ -257,6 +280,7 @@ def judge(
         outputs=tuple(outputs),
         notebook_changes=tuple(changes),
         missing_roles=missing,
+        warnings=tuple(warnings),
         notebook=notebook,
         policy=described,
         instance=instance.name,
@@ -326,8 +350,7 @@ def _modified_summary(cells: list[CellReport], outputs: list[OutputReport], chan
         if names:
             shown = ", ".join(names[:3]) + ("…" if len(names) > 3 else "")
             parts.append(f"{'output' if len(names) == 1 else 'outputs'} {shown} {verb}")
-    if changes:
-        parts.append("notebook metadata changed")
+    parts += [change.removesuffix(" since signing") for change in changes]
     return f"{'; '.join(parts) or 'the notebook changed'} since signing"
 
 

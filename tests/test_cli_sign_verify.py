@@ -180,6 +180,17 @@ def test_missing_output(signed: Cli) -> None:
     assert {o["path"]: o["status"] for o in report["outputs"]}["results.csv"] == "missing"
 
 
+def test_widget_state_change_is_reported_as_such(signed: Cli) -> None:
+    """Widget state is restored by JupyterLab on open, so it is covered (profile v2), and reported on a
+    line of its own rather than as a changed cell."""
+    state = {"application/vnd.jupyter.widget-state+json": {"state": {"m": {"state": {"value": "<b>hi</b>"}}}}}
+    _edit(signed.cwd / "analysis.ipynb", lambda nb: nb["metadata"].update(widgets=state))
+    report = signed.verify()
+    assert report["status"] == "modified"
+    assert report["notebook_changes"] == ["widget state changed since signing"]
+    assert all(c["status"] == "ok" for c in report["cells"])
+
+
 def test_kernelspec_change_is_reported(signed: Cli) -> None:
     _edit(signed.cwd / "analysis.ipynb", lambda nb: nb["metadata"]["kernelspec"].update(name="julia-1.10"))
     report = signed.verify()
@@ -197,7 +208,7 @@ def test_cosmetic_resaves_still_verify(signed: Cli) -> None:
     nb.cells[3].metadata["ExecuteTime"] = {"end_time": "2026-11-25T10:00:01Z"}
     nb.cells[0].metadata["trusted"] = True
     nb.metadata["kernelspec"]["display_name"] = "Python 3 (ipykernel)"
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.13.1"}
     nbformat.write(nb, path)  # ... and on save
     assert signed.verify()["status"] == "verified"
     # other JSON formatting and key order

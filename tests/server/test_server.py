@@ -328,6 +328,12 @@ async def test_metadata_claiming_verified_changes_nothing(jp_fetch: Fetch, signe
     nb["metadata"]["provenance"] = {"status": "verified"}
     path.write_text(json.dumps(nb), encoding="utf-8")
     result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    # claims inside metadata.sigstore change nothing; metadata.provenance is covered metadata: a change
+    assert result["report"]["status"] == "modified"
+    assert result["report"]["notebook_changes"] == ["notebook metadata changed since signing"]
+    nb["metadata"].pop("provenance")
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
     assert result["report"]["status"] == "untrusted-signer"  # no policy: never "verified"
     unsigned = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
     unsigned["metadata"]["sigstore"] = {"version": 1, "signatures": [], "status": "verified"}

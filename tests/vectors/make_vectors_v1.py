@@ -21,16 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent / "canonical"
+HERE = Path(__file__).resolve().parent / "canonical-v1"
 sys.path.insert(0, str(HERE.parents[2]))
 
 import rfc8785  # noqa: E402
 
-from jupyter_sigstore.canonical import (  # noqa: E402
-    canonical_cell,
-    canonical_metadata,
-    notebook_digest,
-)
+from jupyter_sigstore.canonical import PROFILE_V1  # noqa: E402
+from jupyter_sigstore.canonical import notebook_digest as _notebook_digest  # noqa: E402
+from jupyter_sigstore.canonical_v1 import canonical_cell, canonical_metadata  # noqa: E402
 from jupyter_sigstore.errors import NotebookError  # noqa: E402
 from jupyter_sigstore.nbfile import parse_notebook  # noqa: E402
 
@@ -354,7 +352,7 @@ def _minimal() -> Notebook:
 def record(name: str, text: str) -> dict[str, Any]:
     try:
         nb = parse_notebook(text, name)
-        result = notebook_digest(nb)
+        result = _notebook_digest(nb, PROFILE_V1)
     except NotebookError as exc:
         return {"error": str(exc).split(";")[0].split(" (")[0]}
     return {

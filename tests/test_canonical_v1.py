@@ -13,18 +13,23 @@ import pytest
 import rfc8785
 from nbformat.v4.convert import upgrade
 
-from jupyter_sigstore.canonical import (
-    PROFILE,
+from jupyter_sigstore.canonical import PROFILE_V1 as PROFILE
+from jupyter_sigstore.canonical import notebook_digest as _notebook_digest
+from jupyter_sigstore.canonical_v1 import (
     canonical_cell,
     canonical_metadata,
     combine_digests,
-    notebook_digest,
     render_stream,
 )
 from jupyter_sigstore.errors import NotebookError
 from jupyter_sigstore.nbfile import parse_notebook
 
-VECTORS = Path(__file__).resolve().parent / "vectors" / "canonical"
+
+def notebook_digest(nb: Any) -> Any:
+    return _notebook_digest(nb, PROFILE)
+
+
+VECTORS = Path(__file__).resolve().parent / "vectors" / "canonical-v1"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((VECTORS / "expected.json").read_text(encoding="utf-8"))
 VALID = sorted(name for name, v in EXPECTED.items() if "error" not in v)
 INVALID = sorted(name for name, v in EXPECTED.items() if "error" in v)

@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from jupyter_sigstore.canonical import VOLATILE_CELL_METADATA, is_json_mime, is_text_mime, notebook_digest
+from jupyter_sigstore.canonical import PROFILE_V1
+from jupyter_sigstore.canonical import notebook_digest as _notebook_digest
+from jupyter_sigstore.canonical_v1 import VOLATILE_CELL_METADATA, is_json_mime, is_text_mime
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -140,7 +142,7 @@ def notebooks(draw: st.DrawFn) -> Notebook:
 
 
 def digests(nb: Notebook) -> tuple[str, str, list[str]]:
-    result = notebook_digest(nb)
+    result = _notebook_digest(nb, PROFILE_V1)
     return result.digest, result.metadata_digest, [c.digest for c in result.cells]
 
 
