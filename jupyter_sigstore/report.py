@@ -37,6 +37,22 @@ class SignatureReport:
 
 
 @dataclass(frozen=True)
+class AttestationReport:
+    """A verified attestation stored with the notebook that is not a notebook signature (an execution
+    provenance, a reproduction): who made it, of what kind, and whether it is about this version."""
+
+    source: str
+    predicate_type: str
+    identity: str | None
+    issuer: str | None
+    signed_at: str | None = None
+    log_index: int | None = None
+    trusted_as: tuple[str, ...] = ()
+    covers_current: bool = False
+    predicate: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CellReport:
     """A cell's state against the signature: ``index`` is 0-based in the current notebook
     (in the signed notebook for ``removed`` cells); ``signed_index`` is 0-based in the signed one."""
@@ -80,6 +96,7 @@ class VerificationReport:
     policy: str | None = None
     missing_roles: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    attestations: tuple[AttestationReport, ...] = ()
     instance: str | None = None
 
     @property

@@ -250,7 +250,7 @@ def _countersign_reference(
     from .bundles import is_key_bundle
     from .instance import Instance
     from .options import VerifyOptions
-    from .verifying import judge, verify_bundle_text
+    from .verifying import VerifiedSignature, judge, verify_bundle_text
 
     instance = options.instance or Instance()
     stored = read_signatures(nb, path)
@@ -274,15 +274,18 @@ def _countersign_reference(
         raise UsageError(f"refusing to countersign {path}: it is {report.status} ({report.summary})")
     if signer.identity is not None and any(s.identity == signer.identity for s in report.signatures):
         raise UsageError(f"{signer.identity} already signed {path}; a countersignature needs another signer")
-    newest = stored[-1]
-    assert newest.bundle_text is not None  # a readable, valid signature: checked by the report above
-    return verify_bundle_text(
-        newest.bundle_text,
-        newest.source,
-        instance,
-        allow_outside=options.allow_outside,
-        keys=options.earlier_keys,
-    ).provenance
+    for entry in reversed(stored):  # the newest notebook signature (attestations may follow it)
+        assert entry.bundle_text is not None  # every entry is readable and valid: checked above
+        verified = verify_bundle_text(
+            entry.bundle_text,
+            entry.source,
+            instance,
+            allow_outside=options.allow_outside,
+            keys=options.earlier_keys,
+        )
+        if isinstance(verified, VerifiedSignature):
+            return verified.provenance
+    raise UsageError(f"{path} has no signature to countersign; sign it first")
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:

@@ -109,8 +109,39 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
+@dataclass(frozen=True)
+class Attestation:
+    """A verified in-toto statement of another kind than our notebook provenance (an execution
+    provenance, a reproduction's test result): its type, its subjects and its predicate."""
+
+    predicate_type: str
+    subjects: tuple[tuple[str, str], ...]
+    """(name, sha256) of each subject."""
+    predicate: dict[str, Any]
+
+
+def parse_signed(statement: Any, *, allow_parent: bool = False) -> Provenance | Attestation:
+    """Validate a (signature-verified) statement: our notebook provenance, or another attestation."""
+    statement = _dict(statement, "the statement")
+    if statement.get("_type") != STATEMENT_TYPE:
+        raise BundleError(f"signed payload is not an in-toto Statement v1 ({statement.get('_type')!r})")
+    predicate_type = statement.get("predicateType")
+    if predicate_type == PREDICATE_TYPE:
+        return parse_statement(statement, allow_parent=allow_parent)
+    if not isinstance(predicate_type, str) or not predicate_type:
+        raise BundleError("signed statement has no predicate type")
+    subjects = []
+    for n, subject in enumerate(_list(statement.get("subject"), "subject")):
+        subject = _dict(subject, f"subject[{n}]")
+        name = subject.get("name")
+        if not isinstance(name, str):
+            raise BundleError(f"signed statement: subject[{n}] has no name")
+        subjects.append((name, _digest(subject.get("digest"), f"subject[{n}]")))
+    return Attestation(predicate_type, tuple(subjects), _dict(statement.get("predicate"), "predicate"))
+
+
 def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance:
-    """Validate a (signature-verified) statement strictly and return what it covers."""
+    """Validate a (signature-verified) notebook-provenance statement strictly: what it covers."""
     statement = _dict(statement, "the statement")
     if statement.get("_type") != STATEMENT_TYPE:
         raise BundleError(f"signed payload is not an in-toto Statement v1 ({statement.get('_type')!r})")

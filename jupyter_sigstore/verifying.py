@@ -22,8 +22,8 @@ from .instance import Instance
 from .nbfile import load_notebook
 from .options import NotebookModel, VerifyOptions
 from .outputs import check_outputs
-from .report import CellReport, OutputReport, SignatureReport, Status, VerificationReport
-from .statement import Provenance, parse_statement
+from .report import AttestationReport, CellReport, OutputReport, SignatureReport, Status, VerificationReport
+from .statement import Attestation, Provenance, parse_signed
 from .storage import StoredSignature, read_bundle_file, read_signatures
 
 if TYPE_CHECKING:
@@ -47,6 +47,17 @@ class VerifiedSignature:
     signed_at: str | None = None
     log_index: int | None = None
     log_url: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifiedAttestation:
+    """An attestation of another kind (execution provenance, reproduction) whose bundle verified."""
+
+    source: str
+    signer: SignerIdentity
+    attestation: Attestation
+    signed_at: str | None = None
+    log_index: int | None = None
 
 
 class _IdentityJudgedByTrustPolicy:
@@ -74,8 +85,9 @@ def verify_bundle_text(
     *,
     allow_outside: bool = False,
     keys: Sequence[EllipticCurvePublicKey] = (),
-) -> VerifiedSignature:
-    """Verify one bundle cryptographically (chain, log, timestamps, DSSE) and parse its statement.
+) -> VerifiedSignature | VerifiedAttestation:
+    """Verify one bundle cryptographically (chain, log, timestamps, DSSE) and parse its statement:
+    a notebook signature, or another attestation.
 
     A bundle signed with a local key (public-key hint, no certificate) verifies only with one of
     ``keys``. Raises BundleError with a one-line reason when anything does not hold.
@@ -93,8 +105,10 @@ def verify_bundle_text(
         from .keys import verify_key_signature
 
         signer, payload, signed_at = verify_key_signature(bundle_text, bundle_json, source, keys, instance)
-        provenance = parse_statement(_statement_json(payload), allow_parent=allow_outside)
-        return VerifiedSignature(source, signer, provenance, signed_at=signed_at)
+        statement = parse_signed(_statement_json(payload), allow_parent=allow_outside)
+        if isinstance(statement, Attestation):
+            return VerifiedAttestation(source, signer, statement, signed_at=signed_at)
+        return VerifiedSignature(source, signer, statement, signed_at=signed_at)
     try:
         bundle = Bundle.from_json(bundle_text)
     except Exception as exc:  # sigstore raises assorted errors on malformed bundles
@@ -109,12 +123,15 @@ def verify_bundle_text(
         raise BundleError(f"signature does not verify: {type(exc).__name__}: {first_line(exc)}") from None
     if payload_type != INTOTO_PAYLOAD_TYPE:
         raise BundleError(f"signed payload has type {payload_type!r}, not an in-toto statement")
-    provenance = parse_statement(_statement_json(payload), allow_parent=allow_outside)
+    statement = parse_signed(_statement_json(payload), allow_parent=allow_outside)
     index = log_index(bundle_json)
+    signer = signer_identity(bundle.signing_certificate)
+    if isinstance(statement, Attestation):
+        return VerifiedAttestation(source, signer, statement, signing_time(bundle_json), index)
     return VerifiedSignature(
         source,
-        signer_identity(bundle.signing_certificate),
-        provenance,
+        signer,
+        statement,
         signed_at=signing_time(bundle_json),
         log_index=index,
         log_url=_REKOR_SEARCH.format(index) if instance.is_public_good and index is not None else None,
@@ -204,9 +221,21 @@ def judge(
             instance=instance.name,
         )
 
-    results = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
+    verified = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
+    attested = [r for r in verified if isinstance(r, VerifiedAttestation)]
+    results = [r for r in verified if not isinstance(r, VerifiedAttestation)]
     valid = [r for r in results if isinstance(r, VerifiedSignature)]
     invalid = [r for r in results if isinstance(r, SignatureReport)]
+    if not results:
+        return VerificationReport(
+            status="unsigned",
+            summary="no signature found (only attestations); sign it with `jupyter-sigstore sign`",
+            cells=unchanged,
+            attestations=tuple(_attestation_report(a, path, latest, policy) for a in attested),
+            notebook=notebook,
+            policy=described,
+            instance=instance.name,
+        )
     if not valid:
         return VerificationReport(
             status="invalid",
@@ -281,6 +310,7 @@ def judge(
         notebook_changes=tuple(changes),
         missing_roles=missing,
         warnings=tuple(warnings),
+        attestations=tuple(_attestation_report(a, path, latest, policy) for a in attested),
         notebook=notebook,
         policy=described,
         instance=instance.name,
@@ -302,6 +332,24 @@ def _signature_report(
         trusted_as=trusted_as,
         covers_current=covers_current,
         profile=sig.provenance.profile,
+    )
+
+
+def _attestation_report(
+    att: VerifiedAttestation, path: Path, current: NotebookDigest, policy: TrustPolicy | None
+) -> AttestationReport:
+    """An attestation covers this version when it names the notebook with its current digest."""
+    named = [digest for name, digest in att.attestation.subjects if name == path.name]
+    return AttestationReport(
+        source=att.source,
+        predicate_type=att.attestation.predicate_type,
+        identity=att.signer.identity,
+        issuer=att.signer.issuer,
+        signed_at=att.signed_at,
+        log_index=att.log_index,
+        trusted_as=tuple(policy.matching_names(att.signer)) if policy is not None else (),
+        covers_current=bool(named) and all(d == current.digest for d in named),
+        predicate=att.attestation.predicate,
     )
 
 
@@ -389,7 +437,7 @@ def _verify_stored(
     instance: Instance,
     allow_outside: bool,
     keys: Sequence[EllipticCurvePublicKey],
-) -> VerifiedSignature | SignatureReport:
+) -> VerifiedSignature | VerifiedAttestation | SignatureReport:
     if stored.bundle_text is None:
         return SignatureReport(stored.source, False, error=stored.error)
     try:
