@@ -35,6 +35,24 @@ def _add_instance_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_identity_options(parser: argparse.ArgumentParser) -> None:
+    ident = parser.add_argument_group("identity (first found wins)")
+    ident.add_argument(
+        "--identity-token", metavar="TOKEN", help="an OIDC identity token (else $SIGSTORE_ID_TOKEN)"
+    )
+    ident.add_argument(
+        "--oauth-force-oob",
+        action="store_true",
+        help="interactive login: print a URL and read the code instead of opening a browser",
+    )
+    ident.add_argument(
+        "--key",
+        metavar="KEY",
+        help="sign with a local EC P-256 private key (from `jupyter-sigstore keygen`) instead of an identity;"
+        f" its passphrase comes from ${_PASSWORD_ENV} or a prompt",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -93,23 +111,38 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow outputs outside the notebook's folder (named with ../ in the signature)",
     )
-    ident = sign.add_argument_group("identity (first found wins)")
-    ident.add_argument(
-        "--identity-token", metavar="TOKEN", help="an OIDC identity token (else $SIGSTORE_ID_TOKEN)"
-    )
-    ident.add_argument(
-        "--oauth-force-oob",
-        action="store_true",
-        help="interactive login: print a URL and read the code instead of opening a browser",
-    )
-    ident.add_argument(
-        "--key",
-        metavar="KEY",
-        help="sign with a local EC P-256 private key (from `jupyter-sigstore keygen`) instead of an identity;"
-        f" its passphrase comes from ${_PASSWORD_ENV} or a prompt",
-    )
+    _add_identity_options(sign)
     sign.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_instance_options(sign)
+
+    upgrade = sub.add_parser(
+        "upgrade",
+        help="re-sign a notebook whose signature uses canonical profile v1 with the current profile",
+        description="Verify the notebook, then sign exactly what its newest covering signature covers "
+        "with the current canonical profile, replacing your own earlier signatures.",
+    )
+    upgrade.add_argument("notebook", help="the .ipynb file to re-sign")
+    upgrade.add_argument(
+        "--earlier-key",
+        action="append",
+        default=[],
+        metavar="PUB",
+        help="the PEM public key of an earlier signer who signed with a local key (repeatable)",
+    )
+    _add_identity_options(upgrade)
+    upgrade.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_instance_options(upgrade)
+    upgrade.set_defaults(  # what `sign` options an upgrade keeps fixed
+        output=[],
+        exclude=[],
+        follow_symlinks=False,
+        allow_outside=False,
+        countersign=False,
+        replace=False,
+        sidecar=False,
+        detached=False,
+        jobs=None,
+    )
 
     verify = sub.add_parser("verify", help="verify notebooks (files or folders) and their outputs")
     verify.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help=".ipynb files or folders")
@@ -204,7 +237,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     from .nbfile import load_notebook
 
     instance = _instance(args)
-    if args.earlier_key and not args.countersign:
+    upgrade = args.command == "upgrade"
+    if args.earlier_key and not (args.countersign or upgrade):
         raise UsageError("--earlier-key is for --countersign (it verifies an earlier signature)")
     if args.replace and args.countersign:
         raise UsageError(
@@ -228,11 +262,12 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     options = api.SignOptions(
         outputs=tuple(args.output),
         # without --output: the outputs tracked in the notebook with `%sigstore track`
-        tracked=not args.output and not args.countersign,
+        tracked=not args.output and not args.countersign and not upgrade,
         exclude=tuple(args.exclude),
         follow_symlinks=args.follow_symlinks,
         allow_outside=args.allow_outside,
         countersign=args.countersign,
+        upgrade=upgrade,
         replace=args.replace,
         earlier_keys=tuple(earlier_keys),
         placement="detached" if args.detached else "sidecar" if args.sidecar else "embedded",
@@ -266,7 +301,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         return EXIT_OK
     from .render import escape_terminal
 
-    what = "countersigned" if args.countersign else "signed"
+    what = "countersigned" if args.countersign else "re-signed" if upgrade else "signed"
     lines = [f"{what} {result.notebook} as {result.identity} (issuer {result.issuer})"]
     lines.append(f"  notebook sha256 ({result.profile}): {result.notebook_digest}")
     lines += [f"  output {out.path}: sha256 {out.sha256}" for out in result.outputs[:_LISTED_OUTPUTS]]
@@ -449,8 +484,11 @@ def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
     results, notes = digest(
         args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks, jobs=args.jobs, progress=True
     )
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+    if notes:
+        from .render import escape_terminal
+
+        for note in notes:
+            print(f"note: {escape_terminal(note)}", file=sys.stderr)
     failed = 0
     lines = []
     for f, result in results:
@@ -460,7 +498,7 @@ def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
             lines.append(f"{lead}sha256:{result.sha256}  {text}\n")
         else:
             failed += 1
-            print(f"error: {result}", file=sys.stderr)
+            _error(result)
     sys.stdout.flush()
     # Names are written back as the bytes they are on disk (like sha256sum), UTF-8 or not.
     sys.stdout.buffer.write("".join(lines).encode("utf-8", "surrogateescape"))
@@ -510,6 +548,7 @@ def _plain_digest_args(argv: Sequence[str]) -> SimpleNamespace | None:
 
 COMMANDS = {
     "sign": _cmd_sign,
+    "upgrade": _cmd_sign,
     "verify": _cmd_verify,
     "inspect": _cmd_inspect,
     "keygen": _cmd_keygen,
@@ -532,10 +571,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (IdentityError, SigningError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_FAILED
     except SigstoreNotebookError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `jupyter-sigstore verify --json nb.ipynb | head`
         sys.stderr.close()
@@ -546,11 +585,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("JUPYTER_SIGSTORE_DEBUG"):
             raise
+        from .render import escape_terminal
+
         print(
-            f"internal error: {type(exc).__name__}: {exc} (set JUPYTER_SIGSTORE_DEBUG=1 for details)",
+            f"internal error: {type(exc).__name__}: {escape_terminal(str(exc))} "
+            "(set JUPYTER_SIGSTORE_DEBUG=1 for details)",
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _error(exc: BaseException) -> None:
+    from .render import escape_terminal
+
+    print(f"error: {escape_terminal(str(exc))}", file=sys.stderr)
 
 
 def run() -> int:

@@ -32,7 +32,9 @@ class SignOptions:
     current directory); ``tracked`` adds the outputs declared in the notebook with ``%sigstore track``
     and ``track`` adds notebook-relative names to that declaration. Earlier signatures by other
     signers are kept (as history when they no longer cover the notebook); ``replace`` drops every
-    earlier signature and ``countersign`` signs exactly what the newest one covers, after verifying it.
+    earlier signature. ``countersign`` (another signer) and ``upgrade`` (re-signing with the current
+    canonical profile) sign exactly what the newest signature covering the notebook covers, after
+    verifying it.
     """
 
     outputs: tuple[str, ...] = ()
@@ -43,6 +45,7 @@ class SignOptions:
     tracked: bool = False
     track: tuple[str, ...] = ()
     countersign: bool = False
+    upgrade: bool = False
     replace: bool = False
     earlier_keys: tuple[EllipticCurvePublicKey, ...] = ()
     placement: Placement = "embedded"

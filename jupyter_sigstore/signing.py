@@ -134,13 +134,15 @@ def sign_notebook(
         path, nb = loaded.path, loaded.nb
         check_writable(path)
     digest = digest_of(nb, path)
-    if options.countersign:
-        if options.outputs:
+    if options.countersign and options.upgrade:
+        raise UsageError("--countersign and upgrade cannot be combined")
+    if options.countersign or options.upgrade:
+        if options.outputs or options.tracked:
             raise UsageError(
-                "a countersignature covers exactly the notebook and outputs that the first signature "
-                "covers; drop --output"
+                "a countersignature or an upgrade covers exactly the notebook and outputs that the newest "
+                "signature covers; drop --output"
             )
-        reference = _countersign_reference(nb, path, signer, options)
+        reference = _reference(nb, path, signer, options)
         hashed, rules, notes = list(reference.outputs), reference.output_rules, list[str]()
     else:
         hashed, rules, notes = _hash_outputs(nb, path, options)
@@ -242,16 +244,16 @@ def _write(loaded: LoadedNotebook, nb: dict[str, Any], plan: StoragePlan) -> Non
         raise
 
 
-def _countersign_reference(
-    nb: dict[str, Any], path: Path, signer: StatementSigner, options: SignOptions
-) -> Provenance:
-    """What a countersignature vouches for: exactly what the newest signature covers, which must
-    still hold (every existing signature valid and covering the notebook and outputs as they are)."""
+def _reference(nb: dict[str, Any], path: Path, signer: StatementSigner, options: SignOptions) -> Provenance:
+    """What a countersignature or an upgrade vouches for: exactly what the newest signature that
+    covers the notebook as it is covers (notebook and outputs). The notebook must verify: no invalid
+    signature, and some signature covering it."""
     from .bundles import is_key_bundle
     from .instance import Instance
     from .options import VerifyOptions
     from .verifying import VerifiedSignature, judge, verify_bundle_text
 
+    act = "countersign" if options.countersign else "upgrade"
     instance = options.instance or Instance()
     stored = read_signatures(nb, path)
     if not options.earlier_keys:
@@ -259,7 +261,7 @@ def _countersign_reference(
             bundle = _json_object(sig.bundle_text)
             if bundle is not None and is_key_bundle(bundle):
                 raise UsageError(
-                    f"refusing to countersign {path}: {sig.source} was made with a local key, which "
+                    f"refusing to {act} {path}: {sig.source} was made with a local key, which "
                     "verifies only with its public key; pass it with --earlier-key PUB"
                 )
     report = judge(
@@ -269,13 +271,17 @@ def _countersign_reference(
         VerifyOptions(instance=instance, allow_outside=options.allow_outside, keys=options.earlier_keys),
     )
     if report.status == "unsigned":
-        raise UsageError(f"{path} has no signature to countersign; sign it first")
-    if report.status in ("invalid", "modified") or not all(s.covers_current for s in report.signatures):
-        raise UsageError(f"refusing to countersign {path}: it is {report.status} ({report.summary})")
-    if signer.identity is not None and any(s.identity == signer.identity for s in report.signatures):
+        raise UsageError(f"{path} has no signature to {act}; sign it first")
+    if report.status in ("invalid", "modified"):
+        raise UsageError(f"refusing to {act} {path}: it is {report.status} ({report.summary})")
+    covering = [s for s in report.signatures if s.covers_current]
+    if options.countersign and any(s.identity == signer.identity for s in covering):
         raise UsageError(f"{signer.identity} already signed {path}; a countersignature needs another signer")
-    for entry in reversed(stored):  # the newest notebook signature (attestations may follow it)
-        assert entry.bundle_text is not None  # every entry is readable and valid: checked above
+    covering_sources = {s.source for s in covering}
+    for entry in reversed(stored):
+        if entry.source not in covering_sources:
+            continue
+        assert entry.bundle_text is not None  # a valid signature: checked by the report
         verified = verify_bundle_text(
             entry.bundle_text,
             entry.source,
@@ -285,7 +291,7 @@ def _countersign_reference(
         )
         if isinstance(verified, VerifiedSignature):
             return verified.provenance
-    raise UsageError(f"{path} has no signature to countersign; sign it first")
+    raise UsageError(f"{path} has no signature to {act}; sign it first")
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:
