@@ -30,6 +30,7 @@ ALICE = "alice@example.com"
 
 def _code(source: str, outputs: list[dict[str, Any]] | None = None, **metadata: Any) -> dict[str, Any]:
     return {
+        "id": f"c{abs(hash(source)) % 10**8}",
         "cell_type": "code",
         "execution_count": 1,
         "metadata": metadata,
@@ -140,7 +141,7 @@ ATTACKS: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any]], None]]] = {
             account=1234567890123456800
         ),
     ),
-    "float becomes integer": (
+    "integer becomes float": (
         _nb(
             _code(
                 "r",
@@ -197,7 +198,7 @@ def test_the_listed_attacks_were_v1_collisions() -> None:
         "cell frozen",
         "big integer forged",
         "image base64 rewrapped",
-        "float becomes integer",
+        "integer becomes float",
     }
 
 
