@@ -92,3 +92,38 @@ def statement_claim(bundle: dict[str, Any]) -> dict[str, Any] | None:
     except (binascii.Error, ValueError, TypeError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def log_ids(bundle: dict[str, Any]) -> list[bytes]:
+    """The key ids of the transparency logs the bundle's entries claim to be in."""
+    ids = []
+    for entry in _material(bundle).get("tlogEntries") or []:
+        key_id = ((entry or {}).get("logId") or {}).get("keyId") if isinstance(entry, dict) else None
+        if isinstance(key_id, str):
+            try:
+                ids.append(base64.b64decode(key_id, validate=True))
+            except (binascii.Error, ValueError):
+                continue
+    return ids
+
+
+def unknown_instance(bundle: dict[str, Any], trusted_root: Any) -> str | None:
+    """Why a bundle that failed to verify was probably made on another Sigstore instance: none of
+    the logs it names is in ``trusted_root`` (a sigstore TrustedRoot). None when that is not the case.
+
+    Only an explanation added to an ``invalid`` verdict, never a reason to accept anything.
+    """
+    claimed = log_ids(bundle)
+    try:
+        known = {bytes(t.log_id.key_id) for t in trusted_root._inner.tlogs}
+    except AttributeError:  # another sigstore-python layout: say nothing rather than guess
+        return None
+    if not claimed or any(c in known for c in claimed):
+        return None
+    signer = claimed_signer(bundle)
+    issuer = f"issuer {signer[1]}, " if signer else ""
+    log = base64.b64encode(claimed[0]).decode("ascii")[:12]
+    return (
+        f"it was signed on a Sigstore instance this trust root does not know ({issuer}log {log}…): "
+        "pass --trust-config FILE for a private instance, or --staging for the public-good staging instance"
+    )

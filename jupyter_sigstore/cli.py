@@ -460,7 +460,13 @@ def _cmd_trust(args: argparse.Namespace) -> int:
     from .trustroot import trust_status, update_trust_root
 
     if args.trust_command == "update":
-        print(update_trust_root(staging=args.staging))
+        from .errors import TrustConfigError
+
+        try:
+            print(update_trust_root(staging=args.staging))
+        except TrustConfigError as exc:  # the network failed, not the user: exit 1, not 2
+            _error(exc)
+            return EXIT_FAILED
         return EXIT_OK
     print(trust_status())
     return EXIT_OK

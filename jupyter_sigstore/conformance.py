@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle
+from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle, unknown_instance
 from .errors import BundleError, TrustConfigError, UsageError, first_line
 from .hashing import sha256_file
 from .textfiles import read_json
@@ -156,10 +156,14 @@ def _verify_certificate_bundle(
             return BundleVerification(identity, _subjects_match(payload, artifact))
         hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=artifact.sha256)
         verifier.verify_artifact(hashed, bundle, policy)
-    except SigstoreError as exc:
-        raise BundleError(f"verification failed: {first_line(exc)}") from None
     except BundleError:
         raise
-    except Exception as exc:  # malformed inner data surfaces as assorted errors
-        raise BundleError(f"verification failed: {type(exc).__name__}: {first_line(exc)}") from None
+    except Exception as exc:  # sigstore's errors, and assorted ones for malformed inner data
+        foreign = unknown_instance(json.loads(text), trusted_root)
+        if foreign is not None:
+            raise BundleError(f"verification failed: {foreign}") from None
+        reason = (
+            first_line(exc) if isinstance(exc, SigstoreError) else f"{type(exc).__name__}: {first_line(exc)}"
+        )
+        raise BundleError(f"verification failed: {reason}") from None
     return BundleVerification(identity, "message signature")

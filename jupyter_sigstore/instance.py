@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,11 +38,14 @@ class Instance:
     def client_trust_config(self, *, offline: bool) -> ClientTrustConfig:
         """The sigstore ClientTrustConfig for this instance.
 
-        ``offline`` uses the embedded or cached trusted root without a TUF refresh.
+        ``offline`` uses the embedded or cached trusted root without a TUF refresh (our default,
+        documented; sigstore's warning about it on every load is silenced).
         """
         from sigstore.errors import Error as SigstoreError
         from sigstore.models import ClientTrustConfig
 
+        if offline:
+            _quiet_offline_notice()
         if self.trust_config is not None:
             return _load_trust_config(self.trust_config)
         try:
@@ -68,3 +72,17 @@ def _load_trust_config(path: Path) -> ClientTrustConfig:
         raise TrustConfigError(
             f"trust config {path} is not a Sigstore ClientTrustConfig: {validation_summary(exc)}"
         ) from exc
+
+
+class _DropOfflineNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "loaded in offline mode" not in record.getMessage()
+
+
+_OFFLINE_FILTER = _DropOfflineNotice()
+
+
+def _quiet_offline_notice() -> None:
+    logger = logging.getLogger("sigstore._internal.tuf")
+    if _OFFLINE_FILTER not in logger.filters:
+        logger.addFilter(_OFFLINE_FILTER)

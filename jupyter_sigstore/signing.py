@@ -85,7 +85,51 @@ class KeylessSigner:
             raise SigningError(f"signing failed: {first_line(exc)}") from None
         except OSError as exc:
             raise SigningError(f"signing failed: cannot reach the Sigstore instance ({exc})") from None
+        except Exception as exc:  # sigstore's Fulcio, Rekor and TSA clients raise plain exceptions
+            reason = _service_refusal(exc)
+            if reason is None:
+                raise
+            raise SigningError(f"signing failed: {reason}") from None
         return bundle.to_json()
+
+
+_SERVICES = {
+    "FulcioClientError": "Fulcio",
+    "RekorClientError": "Rekor",
+    "TimestampError": "the timestamp authority",
+}
+
+
+def _service_refusal(exc: BaseException) -> str | None:
+    """What a Sigstore service answered when it refused a request: its name, the HTTP status and its
+    message (sigstore-python drops the message from Fulcio's errors); None for other exceptions."""
+    service = _SERVICES.get(type(exc).__name__)
+    if service is None:
+        return None
+    response = None
+    cause: BaseException | None = exc
+    while cause is not None and response is None:
+        response = getattr(cause, "response", None)
+        cause = cause.__cause__ or cause.__context__
+    detail = first_line(exc) if str(exc).strip() else ""
+    if response is not None and getattr(response, "status_code", None) is not None:
+        message = detail or _response_message(response)
+        status = f"HTTP {response.status_code} {getattr(response, 'reason', '') or ''}".strip()
+        return f"{service} refused the request ({status}){': ' + message if message else ''}"
+    return f"{service} failed: {detail or type(exc).__name__}"
+
+
+def _response_message(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        text = str(getattr(response, "text", "") or "").strip()
+        return text.splitlines()[0][:200] if text else ""
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error", "detail"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return str(body[key]).strip().splitlines()[0][:200]
+    return ""
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ Verification never touches the network: it uses the trusted root that sigstore-p
 ``$XDG_CACHE_HOME/sigstore-python/tuf/<repository>/trusted_root.json`` (first copied there from the
 root embedded in the sigstore wheel). ``jupyter-sigstore trust update`` runs a TUF refresh, which
 verifies and stores new metadata under ``$XDG_DATA_HOME/sigstore-python/tuf/<repository>/``; the
-time of the last successful refresh is the modification time of the TUF ``timestamp.json`` there.
+time of the last successful refresh is the modification time of the TUF ``timestamp.json`` there. A root
+that was never refreshed is dated by what it carries: the newest validity start of its keys.
 A private instance given with ``--trust-config`` is the user's to keep current and is never refreshed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -53,22 +55,21 @@ class RootState:
     url: str
     cached_root: Path
     refreshed_at: float | None  # epoch seconds of the last successful TUF refresh, if any
-    embedded_at: float | None  # when the root embedded in the sigstore wheel was installed
+    dated: float | None  # the newest validity start of a key in the root in use (epoch seconds)
 
     @property
     def age_days(self) -> float | None:
-        """Days since the root was last refreshed (or installed, when it never was)."""
-        since = self.refreshed_at if self.refreshed_at is not None else self.embedded_at
+        """Days since the root was last refreshed, or, when it never was, since the newest key in it
+        became valid (how old the information it carries is, at least)."""
+        since = self.refreshed_at if self.refreshed_at is not None else self.dated
         return None if since is None else (time.time() - since) / 86400
 
     def describe(self) -> str:
         """One line for ``trust status``."""
         if self.refreshed_at is not None:
             when = f"last refreshed {_iso(self.refreshed_at)}"
-        elif self.embedded_at is not None:
-            when = (
-                f"never refreshed; using the root shipped with sigstore (installed {_iso(self.embedded_at)})"
-            )
+        elif self.dated is not None:
+            when = f"never refreshed; the root in use dates from {_iso(self.dated)} (its newest key)"
         else:
             when = "never refreshed"
         age = self.age_days
@@ -85,14 +86,38 @@ def root_state(name: str) -> RootState:
     url = _TUF_URLS[name]
     data, cache = _dirs(url)
     stamp = data / "timestamp.json"
-    embedded = _embedded_root(url)
+    cached = cache / "trusted_root.json"
+    in_use = cached if cached.is_file() else _embedded_root(url)
     return RootState(
         name=name,
         url=url,
-        cached_root=cache / "trusted_root.json",
+        cached_root=cached,
         refreshed_at=stamp.stat().st_mtime if stamp.is_file() else None,
-        embedded_at=embedded.stat().st_mtime if embedded is not None else None,
+        dated=root_date(in_use) if in_use is not None else None,
     )
+
+
+def root_date(path: Path) -> float | None:
+    """The newest ``validFor.start`` among the keys of a trusted root file (epoch seconds)."""
+    import json
+
+    try:
+        root = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(root, dict):
+        return None
+    starts: list[float] = []
+    for kind in ("tlogs", "ctlogs", "certificateAuthorities", "timestampAuthorities"):
+        for entry in root.get(kind) or []:
+            if not isinstance(entry, dict):
+                continue
+            valid = entry.get("validFor") or (entry.get("publicKey") or {}).get("validFor") or {}
+            start = valid.get("start") if isinstance(valid, dict) else None
+            if isinstance(start, str):
+                with contextlib.suppress(ValueError):
+                    starts.append(datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp())
+    return max(starts, default=None)
 
 
 def stale_warning(instance_name: str) -> str | None:
@@ -105,12 +130,12 @@ def stale_warning(instance_name: str) -> str | None:
         return None
     flag = " --staging" if instance_name == "staging" else ""
     what = (
-        "last refreshed"
+        f"was last refreshed {int(age)} days ago"
         if state.refreshed_at is not None
-        else "never refreshed; the shipped copy was installed"
+        else f"was never refreshed and its newest key is {int(age)} days old"
     )
     return (
-        f"warning: the {instance_name} trusted root was {what} {int(age)} days ago; new Sigstore keys "
+        f"warning: the {instance_name} trusted root {what}; new Sigstore keys "
         f"will not verify until you run `jupyter-sigstore trust update{flag}` while online"
     )
 

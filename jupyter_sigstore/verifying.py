@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle, log_index, signing_time
+from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle, log_index, signing_time, unknown_instance
 from .canonical import PROFILE, PROFILE_V1, NotebookDigest, check_nbformat, digest_of
 from .certinfo import SignerIdentity, signer_identity
 from .errors import BundleError, NotebookError, first_line
@@ -117,10 +117,14 @@ def verify_bundle_text(
         # Identity is judged separately by the trust policy, so that a valid signature by someone
         # outside the policy reads "untrusted signer", not "invalid".
         payload_type, payload = _verifier(instance).verify_dsse(bundle, _IdentityJudgedByTrustPolicy())
-    except SigstoreError as exc:
-        raise BundleError(f"signature does not verify: {first_line(exc)}") from None
-    except Exception as exc:
-        raise BundleError(f"signature does not verify: {type(exc).__name__}: {first_line(exc)}") from None
+    except Exception as exc:  # sigstore's errors, and assorted ones for malformed inner data
+        foreign = unknown_instance(bundle_json, instance.trusted_root())
+        if foreign is not None:
+            raise BundleError(f"signature does not verify: {foreign}") from None
+        reason = (
+            first_line(exc) if isinstance(exc, SigstoreError) else f"{type(exc).__name__}: {first_line(exc)}"
+        )
+        raise BundleError(f"signature does not verify: {reason}") from None
     if payload_type != INTOTO_PAYLOAD_TYPE:
         raise BundleError(f"signed payload has type {payload_type!r}, not an in-toto statement")
     statement = parse_signed(_statement_json(payload), allow_parent=allow_outside)
@@ -429,7 +433,8 @@ def _describe(policy: TrustPolicy | None) -> str | None:
     describe = getattr(policy, "describe", None)
     if callable(describe):
         return str(describe())
-    return "; ".join(f"{s.name}: {s.describe()}" for s in policy.signers)
+    text = "; ".join(f"{s.name}: {s.describe()}" for s in policy.signers)
+    return f"{text}; require: {', '.join(policy.require)}" if policy.require else text
 
 
 def _verify_stored(
