@@ -155,6 +155,8 @@ class TrustedSigner:
     def describe(self) -> str:
         """A short human description, e.g. ``alice@example.com (https://accounts.google.com)``."""
         who = self.identity if self.identity is not None else f"/{self.identity_regex}/"
+        if self.issuer == KEY_ISSUER and not self.github:
+            return who
         issuer = self.issuer if self.issuer is not None else f"/{self.issuer_regex}/"
         claims = "".join(f", {k}={v}" for k, v in self.github.items())
         return f"{who} ({issuer}{claims})"
@@ -490,12 +492,15 @@ def _key_entry(entry: dict[str, Any], where: str, base: Path | None, key_root: P
 
 def _confined(path: Path, written: str, root: Path, where: str) -> Path:
     """The real path of ``path`` if it stays inside ``root`` and is a small regular file."""
+    try:
+        real_root = root.resolve()
+    except (OSError, RuntimeError):
+        real_root = root
     outside = PolicyError(
-        f"{where}: key {written!r} leads outside {root}; a policy's key files must be inside "
+        f"{where}: key {written!r} leads outside {real_root}; a policy's key files must be inside "
         "the folder that holds it"
     )
     try:
-        real_root = root.resolve()
         real = path.resolve()
     except (OSError, ValueError, RuntimeError):  # a symlink loop, an embedded NUL
         raise outside from None

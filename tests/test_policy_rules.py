@@ -363,3 +363,20 @@ def test_number_of_entries_is_bounded(tmp_path: Path) -> None:
     )
     with pytest.raises(PolicyError, match=f"at most {MAX_TRUSTED_ENTRIES}"):
         load_policy(write(tmp_path / "many.toml", many))
+
+
+def test_the_example_in_docs_policy_md_is_valid(tmp_path: Path) -> None:
+    docs = (Path(__file__).parents[1] / "docs" / "policy.md").read_text(encoding="utf-8")
+    example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "keys").mkdir()
+    generate_keypair(tmp_path / "keys" / "ops", None)
+    loaded = load_policy(write(tmp_path / "sigstore-policy.toml", example))
+    assert [s.name for s in loaded.signers] == ["author", "reviewer", "ci", "ops"]
+    assert loaded.require == ("author", "reviewer") and loaded.warnings == ()
+    ci = SignerIdentity(
+        "https://github.com/acme/analysis/.github/workflows/sign.yml@refs/heads/main",
+        "https://token.actions.githubusercontent.com",
+        {"repository": "acme/analysis", "ref": "refs/heads/main", "trigger": "push"},
+    )
+    assert loaded.matching_names(ci) == ["ci"]
+    assert not loaded.is_satisfied([ALICE]) and loaded.is_satisfied([ALICE, BOB])
