@@ -21,9 +21,9 @@ import re2
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
+from .bundles import KEY_ISSUER
 from .certinfo import CLAIM_EXTENSIONS, SignerIdentity
 from .errors import KeyFileError, PolicyError
-from .bundles import KEY_ISSUER
 from .keys import key_identity, load_public_key
 
 #: Largest policy file read, number of ``[[trusted]]`` entries and length of one pattern.
@@ -249,33 +249,33 @@ class TrustPolicy:
         return {role: key for key, role in holder.items()}, missing
 
     def unmet(self, signers: Sequence[SignerIdentity]) -> list[str]:
-        """The roles the (already verified) signers leave unfilled, in the policy's order: each
-        required name no distinct signer fills; without ``require``, every entry name when no
-        signer is trusted at all (any one of them would do). An administrator's unmet required
-        names follow, prefixed ``admin:``. Empty exactly when :meth:`is_satisfied`."""
-        if self.require:
-            missing = self._assign(signers)[1]
-        elif any(self._trusts(s) for s in signers):
-            missing = []
-        else:
-            missing = [s.name for s in self.signers]
-        if self.ceiling is not None and (self.ceiling.require or not missing):
+        """The required roles the (already verified) signers leave unfilled, in ``require`` order:
+        each required name no distinct signer fills, then an administrator's (after
+        :func:`narrow`) prefixed ``admin:``. Without ``require`` there are no roles to name, so a
+        policy nobody satisfies may have none unmet: ask :meth:`is_satisfied` for the verdict and
+        :meth:`shortfall` for the sentence."""
+        missing = self._assign(signers)[1] if self.require else []
+        if self.ceiling is not None:
             missing += [ADMIN_PREFIX + name for name in self.ceiling.unmet(signers)]
         return missing
 
     def is_satisfied(self, signers: Sequence[SignerIdentity]) -> bool:
-        """True when the (already verified) signers satisfy the policy."""
-        return not self.unmet(signers)
+        """True when the (already verified) signers satisfy the policy: every required role is
+        filled (by distinct signers unless the policy opts out), or, without ``require``, at least
+        one signer is trusted; and an administrator's policy it was narrowed by is satisfied too."""
+        if self.unmet(signers):
+            return False
+        return bool(self.require) or any(self._trusts(s) for s in signers)
 
     def shortfall(self, signers: Sequence[SignerIdentity]) -> str | None:
-        """One phrase saying what the signers lack (None when the policy is satisfied), e.g.
-        ``missing: reviewer (alice@example.com already fills author; each required role needs
-        a different signer)``."""
+        """What the signers lack, as one phrase (None when the policy is satisfied), e.g.
+        ``missing: reviewer (alice@example.com already fills author; each required role needs a
+        different signer)`` or ``no signature by a trusted signer (any of: alice, bob)``."""
+        if self.is_satisfied(signers):
+            return None
         missing = self.unmet(signers)
         if not missing:
-            return None
-        if not self.require and not missing[0].startswith(ADMIN_PREFIX):
-            return f"no signature by a trusted signer (any of: {', '.join(missing)})"
+            return f"no signature by a trusted signer (any of: {', '.join(s.name for s in self.signers)})"
         text = f"missing: {', '.join(missing)}"
         if self.require and not self.one_signer_may_fill_several_roles:
             filled = self._assign(signers)[0]
