@@ -43,6 +43,16 @@ class PolicyError(SigstoreNotebookError):
     """A trust policy is malformed."""
 
 
+class PolicyNotApprovedError(PolicyError):
+    """A project policy file was found but the user has not approved this exact file: its real
+    ``path`` and current ``sha256`` are what an approval must name."""
+
+    def __init__(self, message: str, path: str, sha256: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.sha256 = sha256
+
+
 class KeyFileError(SigstoreNotebookError):
     """A local signing or verification key is missing, malformed, of an unsupported type, or locked."""
 

@@ -318,3 +318,43 @@ def test_countersign_refused_after_change(
     assert rc == 2
     assert "refusing to countersign" in err and "modified" in err and "results.csv" in err
     assert (example / nb).read_bytes() == before
+
+
+def test_one_signature_is_not_author_and_reviewer_end_to_end(
+    tmp_path: Path,
+    example: Path,
+    trust_config: Path,
+    token: Callable[..., str],
+    sigstore_instance: object,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four eyes: alice's one signature matches both entries but fills only one role."""
+    monkeypatch.chdir(example)
+    issuer = sigstore_instance.issuer_url  # type: ignore[attr-defined]
+    tc = str(trust_config)
+    policy = write(
+        tmp_path,
+        f'[[trusted]]\nname = "author"\nidentity = "alice@example.com"\nissuer = "{issuer}"\n\n'
+        f'[[trusted]]\nname = "reviewer"\nidentity_regex = ".*@example\\\\.com"\nissuer = "{issuer}"\n\n'
+        '[policy]\nrequire = ["author", "reviewer"]\n',
+    )
+    rc, _, err = _run(capsys, "sign", "analysis.ipynb", "--trust-config", tc, "--identity-token", token())
+    assert rc == 0, err
+    rc, out, _ = _run(
+        capsys, "verify", "analysis.ipynb", "--trust-config", tc, "--policy", str(policy), "--json"
+    )
+    report = json.loads(out)
+    assert rc == 1 and report["status"] == "untrusted-signer"
+    assert report["signatures"][0]["trusted_as"] == ["author", "reviewer"]
+
+    rc, _, err = _run(
+        capsys,
+        *("sign", "analysis.ipynb", "--countersign", "--trust-config", tc),
+        *("--identity-token", token("bob@example.com")),
+    )
+    assert rc == 0, err
+    rc, out, _ = _run(
+        capsys, "verify", "analysis.ipynb", "--trust-config", tc, "--policy", str(policy), "--json"
+    )
+    assert rc == 0 and json.loads(out)["status"] == "verified"

@@ -98,10 +98,18 @@ def _leaf_key_usage() -> x509.KeyUsage:
 
 
 class FulcioCA:
-    """A root (and by default an intermediate) issuing Fulcio-profile leaf certificates."""
+    """A root (and by default an intermediate) issuing Fulcio-profile leaf certificates.
 
-    def __init__(self, ctlog: CTLog, *, intermediate: bool = True) -> None:
+    ``legacy_github_extensions`` says whether certificates for GitHub Actions tokens also carry
+    the deprecated GitHub-specific extensions (1.3.6.1.4.1.57264.1.2-.1.6) next to the generic
+    ones, as Fulcio issues them today; set it to False for certificates without them.
+    """
+
+    def __init__(
+        self, ctlog: CTLog, *, intermediate: bool = True, legacy_github_extensions: bool = True
+    ) -> None:
         self.ctlog = ctlog
+        self.legacy_github_extensions = legacy_github_extensions
         self.root = _make_ca("sigstore-test-root", "jupyter-sigstore test", None, 1)
         self.issuer = (
             _make_ca("sigstore-test-intermediate", "jupyter-sigstore test", self.root, 0)

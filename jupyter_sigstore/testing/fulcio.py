@@ -19,7 +19,8 @@ from .oidc import OIDCProvider
 
 OIDC_ISSUER_OID = "1.3.6.1.4.1.57264.1.1"
 OIDC_ISSUER_V2_OID = "1.3.6.1.4.1.57264.1.8"
-# Legacy GitHub workflow extensions (raw string values): claim -> OID.
+GITHUB_SERVER_URL = "https://github.com"
+# Deprecated GitHub workflow extensions (raw UTF-8 values): token claim -> OID.
 GITHUB_LEGACY_OIDS = {
     "event_name": "1.3.6.1.4.1.57264.1.2",
     "sha": "1.3.6.1.4.1.57264.1.3",
@@ -43,29 +44,87 @@ def _utf8_ext(dotted: str, value: str) -> x509.UnrecognizedExtension:
     return x509.UnrecognizedExtension(x509.ObjectIdentifier(dotted), _der.utf8_string(value))
 
 
-def _github_extensions(claims: dict[str, Any]) -> list[x509.ExtensionType]:
-    """Fulcio's GitHub Actions extensions, for the claims the token carries."""
+def github_actions_claims(
+    repository: str = "acme/analysis",
+    *,
+    workflow_file: str = "sign.yml",
+    ref: str = "refs/heads/main",
+    sha: str = "0123456789abcdef0123456789abcdef01234567",
+    event_name: str = "push",
+    environment: str | None = None,
+) -> dict[str, Any]:
+    """The claims of a GitHub Actions OIDC token for a workflow run in ``repository`` (pass them
+    as ``mint_token(identity, github=...)``; the identity Fulcio certifies is
+    :func:`github_workflow_identity` of these claims)."""
+    owner = repository.split("/")[0]
+    workflow_ref = f"{repository}/.github/workflows/{workflow_file}@{ref}"
+    claims: dict[str, Any] = {
+        "repository": repository,
+        "repository_owner": owner,
+        "repository_id": str(1000 + sum(map(ord, repository))),
+        "repository_owner_id": str(500 + sum(map(ord, owner))),
+        "repository_visibility": "public",
+        "ref": ref,
+        "sha": sha,
+        "workflow": workflow_file.rsplit(".", 1)[0],
+        "workflow_ref": workflow_ref,
+        "workflow_sha": sha,
+        "job_workflow_ref": workflow_ref,
+        "job_workflow_sha": sha,
+        "event_name": event_name,
+        "run_id": "4242",
+        "run_attempt": "1",
+        "runner_environment": "github-hosted",
+    }
+    if environment is not None:
+        claims["environment"] = environment
+    return claims
+
+
+def github_workflow_identity(claims: dict[str, Any]) -> str:
+    """The SAN Fulcio gives a GitHub Actions token: the server URL + ``job_workflow_ref``."""
+    return f"{GITHUB_SERVER_URL}/{claims['job_workflow_ref']}"
+
+
+def github_extensions(claims: dict[str, Any], *, legacy: bool = True) -> list[x509.ExtensionType]:
+    """The CI extensions Fulcio issues for a GitHub Actions token's claims: the provider-generic
+    ones (.1.9-.1.23, DER UTF8String) and, with ``legacy``, the deprecated GitHub-specific ones
+    (.1.2-.1.6, raw bytes) that Fulcio still adds. Nothing for a token without GitHub claims."""
     if not any(name in claims for name in GITHUB_LEGACY_OIDS):
         return []
-    extensions: list[x509.ExtensionType] = [
-        _raw_ext(oid, str(claims[name])) for name, oid in GITHUB_LEGACY_OIDS.items() if name in claims
-    ]
-    server = "https://github.com"
-    v2: dict[str, str | None] = {
-        "1.3.6.1.4.1.57264.1.9": claims.get("job_workflow_ref") and f"{server}/{claims['job_workflow_ref']}",
+    extensions: list[x509.ExtensionType] = []
+    if legacy:
+        extensions.extend(
+            _raw_ext(oid, str(claims[name])) for name, oid in GITHUB_LEGACY_OIDS.items() if name in claims
+        )
+
+    def url(name: str) -> str | None:
+        return f"{GITHUB_SERVER_URL}/{claims[name]}" if claims.get(name) else None
+
+    run = None
+    if all(claims.get(name) for name in ("repository", "run_id", "run_attempt")):
+        run = (
+            f"{GITHUB_SERVER_URL}/{claims['repository']}/actions/runs/{claims['run_id']}"
+            f"/attempts/{claims['run_attempt']}"
+        )
+    generic: dict[str, str | None] = {
+        "1.3.6.1.4.1.57264.1.9": url("job_workflow_ref"),
+        "1.3.6.1.4.1.57264.1.10": claims.get("job_workflow_sha"),
         "1.3.6.1.4.1.57264.1.11": claims.get("runner_environment"),
-        "1.3.6.1.4.1.57264.1.12": claims.get("repository") and f"{server}/{claims['repository']}",
+        "1.3.6.1.4.1.57264.1.12": url("repository"),
         "1.3.6.1.4.1.57264.1.13": claims.get("sha"),
         "1.3.6.1.4.1.57264.1.14": claims.get("ref"),
         "1.3.6.1.4.1.57264.1.15": claims.get("repository_id"),
-        "1.3.6.1.4.1.57264.1.16": claims.get("repository_owner") and f"{server}/{claims['repository_owner']}",
+        "1.3.6.1.4.1.57264.1.16": url("repository_owner"),
         "1.3.6.1.4.1.57264.1.17": claims.get("repository_owner_id"),
-        "1.3.6.1.4.1.57264.1.18": claims.get("workflow_ref") and f"{server}/{claims['workflow_ref']}",
+        "1.3.6.1.4.1.57264.1.18": url("workflow_ref"),
         "1.3.6.1.4.1.57264.1.19": claims.get("workflow_sha"),
         "1.3.6.1.4.1.57264.1.20": claims.get("event_name"),
+        "1.3.6.1.4.1.57264.1.21": run,
         "1.3.6.1.4.1.57264.1.22": claims.get("repository_visibility"),
+        "1.3.6.1.4.1.57264.1.23": claims.get("environment"),
     }
-    extensions.extend(_utf8_ext(oid, str(value)) for oid, value in v2.items() if value)
+    extensions.extend(_utf8_ext(oid, str(value)) for oid, value in generic.items() if value)
     return extensions
 
 
@@ -98,10 +157,13 @@ class Fulcio:
             claims = self.oidc.verify_token(token)
         except jwt.PyJWTError as exc:
             raise FulcioError(401, f"invalid identity token: {exc}") from exc
-        if "email" in claims:
+        if "job_workflow_ref" in claims:  # a GitHub Actions token: the SAN is the workflow
+            san: x509.GeneralName = x509.UniformResourceIdentifier(github_workflow_identity(claims))
+            subject = str(claims["sub"])
+        elif "email" in claims:
             if claims.get("email_verified") is not True:
                 raise FulcioError(400, "email is not verified")
-            san: x509.GeneralName = x509.RFC822Name(str(claims["email"]))
+            san = x509.RFC822Name(str(claims["email"]))
             subject = str(claims["email"])
         else:
             san = x509.UniformResourceIdentifier(str(claims["sub"]))
@@ -111,7 +173,7 @@ class Fulcio:
         extensions: list[x509.ExtensionType] = [
             _raw_ext(OIDC_ISSUER_OID, issuer),
             _utf8_ext(OIDC_ISSUER_V2_OID, issuer),
-            *_github_extensions(claims),
+            *github_extensions(claims, legacy=self.ca.legacy_github_extensions),
         ]
         cert = self.ca.issue(public_key, san, extensions)
         return [c.public_bytes(serialization.Encoding.PEM).decode() for c in [cert, *self.ca.chain]]
