@@ -19,8 +19,8 @@ from traitlets.config import Config
 
 from jupyter_sigstore import api
 from jupyter_sigstore.errors import IdentityError
-from jupyter_sigstore.oidc.tokens import parse_token
 from jupyter_sigstore.instance import Instance
+from jupyter_sigstore.oidc.tokens import parse_token
 from jupyter_sigstore.signing import KeylessSigner
 from jupyter_sigstore.testing import LocalSigstore
 from jupyter_sigstore.testing.oidc import oob_code_in
