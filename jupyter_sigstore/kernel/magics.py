@@ -424,8 +424,8 @@ class SigstoreMagics(Magics):
         shown: list[LoginPrompt] = []
 
         def show(prompt: LoginPrompt) -> None:
+            shown.append(prompt)  # first: an interrupt right after the display must still replace it
             _show_prompt(prompt, display_id=display_id)
-            shown.append(prompt)
 
         ended = "Sign-in ended without an identity; nothing was stored."
         try:
