@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import IdentityError
 from jupyter_sigstore.instance import Instance
 from jupyter_sigstore.oidc import async_transport, sync_transport
@@ -607,3 +608,24 @@ def test_discovery_refusals_are_the_same_in_both_transports(
         transport.discover(hostile_issuer)
     with pytest.raises(IdentityError, match="cannot reach the identity provider"):
         transport.discover("http://127.0.0.1:9")  # discard port: nothing listens
+
+
+def test_cli_signs_for_the_configured_client_id(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A private instance whose Fulcio takes tokens for ``jupyter-private`` only: the CLI refuses a token
+    for another audience before contacting Fulcio, and signs once the client id is configured."""
+    with LocalSigstore() as private:
+        private.oidc.client_id = "jupyter-private"
+        trust = private.write_trust_config(tmp_path / "trust_config.json")
+        monkeypatch.setenv(
+            "SIGSTORE_ID_TOKEN", private.mint_token("ci@example.com", audience="jupyter-private")
+        )
+        sign = ["sign", str(example / "analysis.ipynb"), "--trust-config", str(trust), "--json"]
+        before = (example / "analysis.ipynb").read_bytes()
+        assert main(sign) == 1
+        assert "not 'sigstore'" in capsys.readouterr().err
+        assert (example / "analysis.ipynb").read_bytes() == before
+        monkeypatch.setenv(ENV_CLIENT_ID, "jupyter-private")
+        assert main(sign) == 0
+        assert json.loads(capsys.readouterr().out)["identity"] == "ci@example.com"
