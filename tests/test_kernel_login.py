@@ -13,11 +13,11 @@ import nbformat
 import pytest
 from kernel_harness import NotebookDriver
 
+from jupyter_sigstore import api
 from jupyter_sigstore.errors import IdentityError, SigningError
 from jupyter_sigstore.instance import Instance
 from jupyter_sigstore.kernel.login import KernelIdentity, Login, LoginPrompt
 from jupyter_sigstore.oidc.tokens import token_claims
-from jupyter_sigstore.signing import KeylessSigner, SignResult, sign_notebook
 from jupyter_sigstore.testing import LocalSigstore
 
 
@@ -215,11 +215,10 @@ def _device_login(inst: LocalSigstore, session: KernelIdentity, trust_config: Pa
     return session.login(Instance.select(trust_config=trust_config), method="device", timeout=30, show=show)
 
 
-def _sign(tmp_path: Path, login: Login, trust_config: Path) -> SignResult:
+def _sign(tmp_path: Path, login: Login, trust_config: Path) -> api.SignResult:
     notebook = tmp_path / "nb.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), str(notebook))
-    signer = KeylessSigner(Instance.select(trust_config=trust_config), login.token)
-    return sign_notebook(notebook, signer, base=tmp_path)
+    return api.sign(notebook, api.keyless_signer(login.token, Instance.select(trust_config=trust_config)))
 
 
 def test_client_id_is_sent_and_expected_as_audience(
