@@ -117,7 +117,9 @@ class KernelIdentity:
         issuer = issuer_url(instance)
         discovery = sync_transport.discover(issuer)
         client_id = self.client_id
-        use_device = method == "device" or (method == "auto" and discovery.device_authorization_endpoint)
+        use_device = method == "device" or (
+            method == "auto" and bool(discovery.device_authorization_endpoint)
+        )
         if use_device:
             grant = sync_transport.request_device_grant(
                 discovery, client_id=client_id, fallback_lifetime=timeout
