@@ -255,7 +255,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     if args.key:
         signer = api.key_signer(args.key)
     else:
-        from .identity import obtain_token
+        from .oidc.terminal import obtain_token
 
         token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
         signer = api.keyless_signer(token, instance)

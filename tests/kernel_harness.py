@@ -44,6 +44,7 @@ class NotebookDriver:
         self.comm_id: str | None = None
         self.kernel_comm: list[dict[str, Any]] = []  # data of comm messages from the kernel
         self.results: list[dict[str, Any]] = []
+        self.displays: dict[str, list[dict[str, Any]]] = {}  # display_id -> outputs showing it
         kernel_env = dict(env)
         if session_name:
             kernel_env["JPY_SESSION_NAME"] = str(notebook)
@@ -118,12 +119,23 @@ class NotebookDriver:
                 continue
             if kind == "status" and msg["content"]["execution_state"] == "idle":
                 return
-            if cell is not None and kind in ("stream", "display_data", "execute_result", "error"):
+            if kind == "update_display_data":
+                self._update_display(msg["content"])
+            elif cell is not None and kind in ("stream", "display_data", "execute_result", "error"):
                 out = nbformat.v4.output_from_msg(msg)
                 cell["outputs"].append(out)
+                display_id = msg["content"].get("transient", {}).get("display_id")
+                if display_id:
+                    self.displays.setdefault(display_id, []).append(out)
                 if on_output is not None:
                     on_output(out)
         raise TimeoutError("the kernel did not finish in time")
+
+    def _update_display(self, content: dict[str, Any]) -> None:
+        """As JupyterLab does: every output showing this display id takes the new data in place."""
+        for out in self.displays.get(content.get("transient", {}).get("display_id", ""), []):
+            out["data"] = content.get("data", {})
+            out["metadata"] = content.get("metadata", {})
 
     # -- the front-end side of the comm ----------------------------------------------------------
     def _send_comm(self, kind: str, content: dict[str, Any]) -> str:

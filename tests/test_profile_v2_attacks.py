@@ -17,8 +17,8 @@ import pytest
 from jupyter_sigstore import api
 from jupyter_sigstore.canonical import PROFILE_V1, PROFILE_V2, notebook_digest
 from jupyter_sigstore.cli import main
-from jupyter_sigstore.identity import parse_token
 from jupyter_sigstore.instance import Instance
+from jupyter_sigstore.oidc.tokens import parse_token
 from jupyter_sigstore.policy import TrustPolicy
 from jupyter_sigstore.signing import KeylessSigner
 from jupyter_sigstore.statement import build_statement

@@ -415,16 +415,34 @@ class SigstoreMagics(Magics):
         group.add_argument("--oob", action="store_true")
         p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
         ns = p.parse_args(args)
-        if ns.timeout <= 0:
+        if not ns.timeout > 0 or ns.timeout == float("inf"):
             raise UsageError("--timeout must be a positive number of seconds")
         method: Method = "device" if ns.device else "oob" if ns.oob else "auto"
+        # The URL and code are shown in one display that is replaced when the login ends, so the
+        # notebook's saved outputs never keep a login code (the front end applies the update).
+        display_id = f"jupyter-sigstore-login-{uuid.uuid4().hex}"
+        shown: list[LoginPrompt] = []
+
+        def show(prompt: LoginPrompt) -> None:
+            shown.append(prompt)  # first: an interrupt right after the display must still replace it
+            _show_prompt(prompt, display_id=display_id)
+
+        ended = "Sign-in ended without an identity; nothing was stored."
         try:
             login = self.identity.login(
-                self.instance(), method=method, timeout=ns.timeout, show=_show_prompt, ask_code=_ask_code
+                self.instance(), method=method, timeout=ns.timeout, show=show, ask_code=_ask_code
             )
+            ended = f"logged in as {login.describe()}"
         except KeyboardInterrupt:
+            ended = "Sign-in cancelled; nothing was stored."
             raise IdentityError("login cancelled; no identity was stored") from None
-        print(f"logged in as {login.describe()}")
+        finally:
+            if shown:
+                from IPython.display import update_display
+
+                update_display({"text/plain": ended}, display_id=display_id, raw=True)  # type: ignore[no-untyped-call]
+        if not shown:
+            print(ended)
 
     def _whoami(self, args: list[str]) -> None:
         _parser("whoami").parse_args(args)
@@ -553,29 +571,23 @@ def _display_report(report: VerificationReport) -> None:
     )
 
 
-def _show_prompt(prompt: LoginPrompt) -> None:
+def _show_prompt(prompt: LoginPrompt, *, display_id: str) -> None:
     from html import escape
 
     from IPython.display import display
 
-    minutes = max(1, round(prompt.expires_in / 60))
+    link = f'<a href="{escape(prompt.url)}" target="_blank" rel="noopener">'
     if prompt.flow == "device":
-        text = (
-            f"To sign in, open {prompt.url}\nand enter the code {prompt.user_code}\n"
-            f"Waiting up to {minutes} min (interrupt the kernel to cancel)…"
-        )
+        wait = f"Waiting up to {prompt.wait_text()} (interrupt the kernel to cancel)…"
+        text = f"To sign in, open {prompt.url}\nand enter the code {prompt.user_code}\n{wait}"
         html = (
-            f'<p>To sign in, open <a href="{escape(prompt.url)}" target="_blank" rel="noopener">'
-            f"{escape(prompt.url)}</a> and enter the code <b><code>{escape(prompt.user_code or '')}"
-            f"</code></b></p><p>Waiting up to {minutes} min (interrupt the kernel to cancel)…</p>"
+            f"<p>To sign in, open {link}{escape(prompt.url)}</a> and enter the code "
+            f"<b><code>{escape(prompt.user_code or '')}</code></b></p><p>{escape(wait)}</p>"
         )
     else:
         text = f"To sign in, open {prompt.url}\nthen paste the code it shows below."
-        html = (
-            f'<p>To sign in, open <a href="{escape(prompt.url)}" target="_blank" rel="noopener">'
-            "this link</a>, then paste the code it shows below.</p>"
-        )
-    display({"text/plain": text, "text/html": html}, raw=True)  # type: ignore[no-untyped-call]
+        html = f"<p>To sign in, open {link}this link</a>, then paste the code it shows below.</p>"
+    display({"text/plain": text, "text/html": html}, raw=True, display_id=display_id)  # type: ignore[no-untyped-call]
 
 
 def _ask_code(prompt: str) -> str:

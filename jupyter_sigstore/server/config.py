@@ -72,9 +72,11 @@ class Sigstore(Configurable):
         help="Notebooks larger than this are not verified (the badge says so); 0 means no limit.",
     ).tag(config=True)
 
-    oidc_client_id = Unicode("sigstore", help="OAuth client id used for the browser and device logins.").tag(
-        config=True
-    )
+    oidc_client_id = Unicode(
+        "sigstore",
+        help="OAuth client id of the sign-in flows, and the audience every token signed in here must name "
+        "(Fulcio accepts the client id it was configured with for the issuer; 'sigstore' for public good).",
+    ).tag(config=True)
 
     def select_instance(self, override: str | None = None) -> Instance:
         """The Instance these settings name; a user may pick ``production`` or ``staging`` instead."""

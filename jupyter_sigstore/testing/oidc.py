@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,13 +62,26 @@ class _DeviceGrant:
     user_code: str
     client_id: str
     expires_at: float
+    interval: float
+    last_poll: float
     status: str = "pending"  # pending | approved | denied
     identity: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class OIDCProvider:
-    """Mints and verifies tokens; serves the endpoints below the issuer URL."""
+    """Mints and verifies tokens; serves the endpoints below the issuer URL.
+
+    Settings a test may change while the issuer runs:
+
+    - ``client_id``: the audience the test Fulcio accepts from this issuer (a real Fulcio is configured
+      with one client id per issuer and refuses tokens for any other audience).
+    - ``token_audience``: mint sign-in tokens for this audience instead of the requesting client's id
+      (an issuer that answers for the wrong client).
+    - ``enforce_poll_interval``: answer ``slow_down`` to a device-token poll that comes sooner than the
+      grant's interval after the previous one, and add 5 s to that interval (RFC 8628 section 3.5).
+    - ``clock``: the time (seconds) used for device-code lifetimes and poll spacing.
+    """
 
     def __init__(
         self,
@@ -85,6 +99,10 @@ class OIDCProvider:
         self.token_lifetime = token_lifetime
         self.device_code_ttl = device_code_ttl
         self.poll_interval = poll_interval
+        self.client_id = "sigstore"
+        self.token_audience: str | None = None
+        self.enforce_poll_interval = False
+        self.clock: Callable[[], float] = time.time
         self._lock = threading.Lock()
         self._codes: dict[str, _CodeGrant] = {}
         self._devices: dict[str, _DeviceGrant] = {}
@@ -95,13 +113,14 @@ class OIDCProvider:
         identity: str = "alice@example.com",
         *,
         issuer: str | None = None,
-        audience: str = "sigstore",
+        audience: str | None = None,
         expires_in: int = 300,
         issued_at: int | None = None,
         github: dict[str, Any] | None = None,
         nonce: str | None = None,
     ) -> str:
-        """An ES256 JWT signed by this issuer's key (``expires_in`` may be negative)."""
+        """An ES256 JWT signed by this issuer's key for ``audience`` (default: ``client_id``;
+        ``expires_in`` may be negative)."""
         now = int(time.time()) if issued_at is None else issued_at
         # An already-expired token must not claim to be issued after it expired.
         iat = min(now, now + expires_in - 1)
@@ -109,7 +128,7 @@ class OIDCProvider:
         claims.update(identity_claims(identity))
         claims.update(
             iss=issuer or self.issuer_url,
-            aud=audience,
+            aud=self.client_id if audience is None else audience,
             iat=iat,
             nbf=iat,
             exp=now + expires_in,
@@ -119,13 +138,13 @@ class OIDCProvider:
             claims["nonce"] = nonce
         return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})
 
-    def verify_token(self, token: str, audience: str = "sigstore") -> dict[str, Any]:
-        """Check signature, ``aud``, ``exp``/``nbf``/``iat``; return the claims."""
+    def verify_token(self, token: str, audience: str | None = None) -> dict[str, Any]:
+        """Check signature, ``aud`` (default: ``client_id``), ``exp``/``nbf``/``iat``; return the claims."""
         claims: dict[str, Any] = jwt.decode(
             token,
             self.public_key,
             algorithms=["ES256"],
-            audience=audience,
+            audience=self.client_id if audience is None else audience,
             options={"require": ["iss", "sub", "aud", "exp", "iat"]},
         )
         return claims
@@ -153,7 +172,8 @@ class OIDCProvider:
         }
 
     def _token_response(self, client_id: str, identity: str, nonce: str | None) -> Response:
-        token = self.mint_token(identity, audience=client_id, expires_in=self.token_lifetime, nonce=nonce)
+        audience = self.token_audience or client_id
+        token = self.mint_token(identity, audience=audience, expires_in=self.token_lifetime, nonce=nonce)
         return json_response(
             {
                 "access_token": token,
@@ -286,11 +306,14 @@ class OIDCProvider:
         device_code = secrets.token_urlsafe(32)
         letters = "".join(secrets.choice(_USER_CODE_ALPHABET) for _ in range(8))
         user_code = f"{letters[:4]}-{letters[4:]}"
+        now = self.clock()
         with self._lock:
             self._devices[device_code] = _DeviceGrant(
                 user_code=user_code,
                 client_id=self._client_id(request, form),
-                expires_at=time.time() + self.device_code_ttl,
+                expires_at=now + self.device_code_ttl,
+                interval=self.poll_interval,
+                last_poll=now,
             )
         page = f"{self.issuer_url}/device"
         return json_response(
@@ -310,9 +333,15 @@ class OIDCProvider:
             grant = self._devices.get(device_code)
             if grant is None:
                 return _oauth_error("invalid_grant", "unknown device_code")
-            if grant.expires_at < time.time():
+            now = self.clock()
+            if grant.expires_at < now:
                 self._devices.pop(device_code)
                 return _oauth_error("expired_token", "the device code has expired")
+            too_soon = now - grant.last_poll < grant.interval
+            grant.last_poll = now
+            if self.enforce_poll_interval and too_soon:
+                grant.interval += 5
+                return _oauth_error("slow_down", f"poll at most every {grant.interval:g} s")
             if grant.status == "denied":
                 self._devices.pop(device_code)
                 return _oauth_error("access_denied", "the user denied the request")

@@ -7,8 +7,10 @@ import asyncio
 import json
 import os
 import shutil
+import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,9 @@ from traitlets.config import Config
 
 from jupyter_sigstore import api
 from jupyter_sigstore.errors import IdentityError
-from jupyter_sigstore.identity import parse_token
 from jupyter_sigstore.instance import Instance
+from jupyter_sigstore.kernel.login import KernelIdentity
+from jupyter_sigstore.oidc.tokens import parse_token
 from jupyter_sigstore.signing import KeylessSigner
 from jupyter_sigstore.testing import LocalSigstore
 from jupyter_sigstore.testing.oidc import oob_code_in
@@ -578,3 +581,140 @@ async def test_sign_ins_are_per_user(
     with pytest.raises(IdentityError):
         broker.token_for("someone-else")
     assert broker.status("someone-else")["identity"] is None
+
+
+async def test_device_flow_with_unusable_tokens(
+    jp_fetch: Fetch, root: Path, sigstore_instance: LocalSigstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token the issuer minted for another audience, or already expired, signs nobody in."""
+    for setting, value, words in [
+        ("token_audience", "someone-else", "audience 'someone-else', not 'sigstore'"),
+        ("token_lifetime", -30, "expired at"),
+    ]:
+        with monkeypatch.context() as patch:
+            patch.setattr(sigstore_instance.oidc, setting, value)
+            flow = await post_json(jp_fetch, "login", "device", body={})
+            sigstore_instance.approve_device_code(flow["user_code"])
+            flow = await _poll(jp_fetch, flow["id"])
+        assert flow["status"] == "failed" and words in flow["error"], flow
+        assert (await get_json(jp_fetch, "login"))["identity"] is None
+
+
+async def test_browser_flow_refuses_a_token_for_another_client(
+    jp_fetch: Fetch, root: Path, sigstore_instance: LocalSigstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sigstore_instance.oidc, "token_audience", "someone-else")
+    flow = await post_json(jp_fetch, "login", "browser", body={})
+    answer = await _follow_authorization(flow["auth_url"])
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer.headers["Location"]).query))
+    page = await jp_fetch("jupyter-sigstore", "login", "callback", params=params)
+    assert b"Sign-in failed" in page.body and b"audience" in page.body
+    assert (await get_json(jp_fetch, "login"))["identity"] is None
+
+
+async def test_a_hostile_discovery_document_is_refused_as_in_the_kernel(
+    jp_fetch: Fetch, jp_serverapp: Any, root: Path, tmp_path: Path, trust_config: Path
+) -> None:
+    """The server reads the issuer and checks its discovery document exactly as the kernel does."""
+    issuer, stop = _serve_discovery({"token_endpoint": "http://collector.example/token"})
+    try:
+        config = json.loads(trust_config.read_text())
+        config["signingConfig"]["oidcUrls"][0]["url"] = issuer
+        hostile = tmp_path / "hostile.json"
+        hostile.write_text(json.dumps(config))
+        jp_serverapp.web_app.settings["jupyter_sigstore_config"].trust_config = str(hostile)
+        messages = []
+        for method in ("device", "browser", "oob"):
+            code, message = await error_of(post_json(jp_fetch, "login", method, body={}))
+            assert code == 400
+            messages.append(message)
+        with pytest.raises(IdentityError) as kernel:
+            KernelIdentity().login(
+                Instance.select(trust_config=hostile), method="device", show=lambda p: None
+            )
+        assert set(messages) == {str(kernel.value)}
+        assert "token_endpoint is not an https URL" in str(kernel.value)
+    finally:
+        stop()
+
+
+def _serve_discovery(changes: dict[str, Any]) -> tuple[str, Callable[[], None]]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+            doc = {
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/auth",
+                "token_endpoint": f"{issuer}/t",
+            }
+            body = json.dumps({**doc, **changes}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}", stop
+
+
+# -- c.Sigstore.oidc_client_id, end to end -----------------------------------------------------------
+
+PRIVATE_CLIENT = "jupyter-private"
+
+
+@pytest.fixture(scope="module")
+def private_instance() -> Iterator[LocalSigstore]:
+    """An instance whose Fulcio accepts tokens for the client id ``jupyter-private`` only."""
+    with LocalSigstore() as inst:
+        inst.oidc.client_id = PRIVATE_CLIENT
+        yield inst
+
+
+class TestClientId:
+    @pytest.fixture
+    def jp_server_config(
+        self, private_instance: LocalSigstore, tmp_path_factory: pytest.TempPathFactory
+    ) -> Config:
+        trust = private_instance.write_trust_config(tmp_path_factory.mktemp("private") / "trust_config.json")
+        return Config(
+            {
+                "ServerApp": {
+                    "jpserver_extensions": {"jupyter_sigstore.server": True},
+                    "identity_provider_class": OneUser,
+                },
+                "Sigstore": {"trust_config": str(trust), "oidc_client_id": PRIVATE_CLIENT},
+            }
+        )
+
+    async def test_sign_in_and_sign_with_the_configured_client(
+        self, jp_fetch: Fetch, root: Path, private_instance: LocalSigstore
+    ) -> None:
+        browser = await post_json(jp_fetch, "login", "browser", body={})
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(browser["auth_url"]).query))
+        assert query["client_id"] == PRIVATE_CLIENT
+        flow = await post_json(jp_fetch, "login", "device", body={})
+        private_instance.approve_device_code(flow["user_code"], "frank@example.com")
+        flow = await _poll(jp_fetch, flow["id"])
+        assert flow["status"] == "done" and flow["identity"] == "frank@example.com", flow
+        content = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
+        signed = await post_json(jp_fetch, "sign", body={"path": "work/analysis.ipynb", "content": content})
+        assert signed["identity"] == "frank@example.com"  # Fulcio took the token for its client id
+
+    async def test_a_token_for_the_default_client_is_refused(
+        self, jp_fetch: Fetch, root: Path, private_instance: LocalSigstore
+    ) -> None:
+        raw = private_instance.mint_token("frank@example.com", audience="sigstore")
+        code, message = await error_of(post_json(jp_fetch, "login", "token", body={"token": raw}))
+        assert code == 400 and f"not '{PRIVATE_CLIENT}'" in message and raw not in message
+        fitting = private_instance.mint_token("frank@example.com", audience=PRIVATE_CLIENT)
+        assert (await post_json(jp_fetch, "login", "token", body={"token": fitting}))["identity"]
