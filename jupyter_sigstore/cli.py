@@ -38,7 +38,13 @@ def _add_instance_options(parser: argparse.ArgumentParser) -> None:
 def _add_identity_options(parser: argparse.ArgumentParser) -> None:
     ident = parser.add_argument_group("identity (first found wins)")
     ident.add_argument(
-        "--identity-token", metavar="TOKEN", help="an OIDC identity token (else $SIGSTORE_ID_TOKEN)"
+        "--identity-token",
+        metavar="TOKEN",
+        help="an OIDC identity token, or @FILE to read it from a file (- or @- for stdin); a token on the "
+        "command line shows in the process list: prefer $SIGSTORE_ID_TOKEN or a file",
+    )
+    ident.add_argument(
+        "--identity-token-file", metavar="FILE", help="read the OIDC identity token from FILE (- for stdin)"
     )
     ident.add_argument(
         "--oauth-force-oob",
@@ -257,7 +263,21 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     else:
         from .oidc.terminal import obtain_token
 
-        token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
+        explicit, source = None, "--identity-token"
+        if args.identity_token and args.identity_token_file:
+            raise UsageError("give --identity-token or --identity-token-file, not both")
+        if args.identity_token_file:
+            from .oidc.sources import read_token_file
+
+            explicit = read_token_file(args.identity_token_file)
+            source = "the file " + args.identity_token_file
+        elif args.identity_token:
+            from .oidc.sources import read_token_argument
+
+            explicit, source = read_token_argument(args.identity_token)
+        token = obtain_token(
+            instance, explicit=explicit, explicit_source=source, force_oob=args.oauth_force_oob
+        )
         signer = api.keyless_signer(token, instance)
     options = api.SignOptions(
         outputs=tuple(args.output),
@@ -399,6 +419,24 @@ def _add_trust_commands(sub: Any) -> None:
     vb.add_argument("--trusted-root", metavar="FILE", help="a custom trusted root JSON")
     vb.add_argument("file_or_digest", metavar="FILE_OR_DIGEST", help="the artifact, or sha256:<64 hex>")
 
+    policy = sub.add_parser(
+        "policy",
+        help="approve, list or revoke project policy files (sigstore-policy.toml found beside notebooks)",
+        description="A policy file that arrives with the notebooks it judges (a cloned repository) is "
+        "honoured by JupyterLab only once you approved that exact file, by its hash.",
+    )
+    policy_sub = policy.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    show = policy_sub.add_parser("show", help="show what a policy file trusts, and its sha256")
+    show.add_argument("file", metavar="FILE")
+    approve = policy_sub.add_parser("approve", help="approve a policy file as it is now")
+    approve.add_argument("file", metavar="FILE")
+    approve.add_argument(
+        "--sha256", metavar="HEX", help="refuse unless the file still has this hash (as you reviewed it)"
+    )
+    revoke = policy_sub.add_parser("revoke", help="withdraw an approval (by file or by sha256)")
+    revoke.add_argument("file", metavar="FILE_OR_SHA256")
+    policy_sub.add_parser("list", help="list approved policy files")
+
     trust = sub.add_parser("trust", help="manage the cached Sigstore trusted root")
     trust_sub = trust.add_subparsers(dest="trust_command", metavar="ACTION", required=True)
     update = trust_sub.add_parser("update", help="refresh the TUF-backed trusted root (needs the network)")
@@ -469,6 +507,37 @@ def _cmd_trust(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         return EXIT_OK
     print(trust_status())
+    return EXIT_OK
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from . import approvals
+    from .render import escape_terminal
+
+    if args.policy_command == "list":
+        entries = approvals.approvals()
+        lines = [f"{a.sha256[:16]}…  {a.approved_at}  {a.path}" for a in entries] or [
+            "no approved policy files"
+        ]
+    elif args.policy_command == "revoke":
+        if not approvals.revoke(args.file):
+            print(f"error: no approval for {escape_terminal(args.file)}", file=sys.stderr)
+            return EXIT_FAILED
+        lines = [f"revoked the approval of {args.file}"]
+    else:
+        import hashlib
+        from pathlib import Path
+
+        from .policy import load_policy, read_bounded
+
+        path = Path(args.file)
+        digest = hashlib.sha256(read_bounded(path, "policy file")).hexdigest()
+        if args.policy_command == "show":
+            lines = [f"{path}: sha256 {digest}", f"  {load_policy(path).describe()}"]
+        else:
+            approval = approvals.approve(path, sha256=args.sha256)
+            lines = [f"approved {approval.path} (sha256 {approval.sha256})"]
+    print("\n".join(escape_terminal(line) for line in lines))
     return EXIT_OK
 
 
@@ -560,6 +629,7 @@ COMMANDS = {
     "keygen": _cmd_keygen,
     "verify-bundle": _cmd_verify_bundle,
     "trust": _cmd_trust,
+    "policy": _cmd_policy,
     "digest": _cmd_digest,
 }
 

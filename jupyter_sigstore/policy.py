@@ -34,6 +34,7 @@ MAX_PATTERN_CHARS = 1024
 MAX_KEY_BYTES = 64 * 1024
 #: The ``[policy]`` setting that lets one signer fill several required roles.
 SEVERAL_ROLES = "one_signer_may_fill_several_roles"
+ACCEPT_V1 = "accept_profile_v1"
 #: How :meth:`TrustPolicy.matching_names` labels the roles of an administrator's policy.
 ADMIN_PREFIX = "admin:"
 
@@ -185,6 +186,8 @@ class TrustPolicy:
     public_keys: tuple[Any, ...] = field(default=(), compare=False, repr=False)
     one_signer_may_fill_several_roles: bool = False
     ceiling: TrustPolicy | None = None
+    #: Whether signatures made with canonical profile v1 (known collisions) count at all.
+    accept_profile_v1: bool = True
 
     def __post_init__(self) -> None:
         if not self.signers:
@@ -312,6 +315,8 @@ class TrustPolicy:
             parts.append(f"require {', '.join(self.require)} ({how})")
         else:
             parts.append("any one of them")
+        if not self.accept_profile_v1:
+            parts.append("signatures made with canonical profile v1 refused")
         text = "; ".join(parts)
         if self.ceiling is not None:
             text += f"; only signers the administrator's policy also trusts ({self.ceiling.describe()})"
@@ -330,6 +335,7 @@ def narrow(admin: TrustPolicy | None, project: TrustPolicy) -> TrustPolicy:
         source=f"{project.source}, narrowed by {admin.source}",
         public_keys=(*project.public_keys, *admin.public_keys),
         ceiling=ceiling,
+        accept_profile_v1=project.accept_profile_v1 and admin.accept_profile_v1,
     )
 
 
@@ -339,7 +345,7 @@ def narrow(admin: TrustPolicy | None, project: TrustPolicy) -> TrustPolicy:
 _SIGNER_KEYS = {"name", "identity", "identity_regex", "issuer", "issuer_regex", "github", "key"}
 _GITHUB_KEYS = set(CLAIM_EXTENSIONS)
 _TOP_KEYS = {"trusted", "policy"}
-_POLICY_KEYS = {"require", SEVERAL_ROLES}
+_POLICY_KEYS = {"require", SEVERAL_ROLES, ACCEPT_V1}
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
@@ -457,20 +463,24 @@ def policy_from_dict(
     unknown = sorted(set(section) - _POLICY_KEYS)
     if unknown:
         raise PolicyError(
-            f"{source}: [policy]: unknown key {unknown[0]!r} (expected 'require' or '{SEVERAL_ROLES}')"
+            f"{source}: [policy]: unknown key {unknown[0]!r} "
+            f"(expected 'require', '{SEVERAL_ROLES}' or '{ACCEPT_V1}')"
         )
     require = section.get("require", [])
     if not isinstance(require, list) or not all(isinstance(r, str) and r for r in require):
         raise PolicyError(f"{source}: [policy]: 'require' must be a list of [[trusted]] names")
     several = section.get(SEVERAL_ROLES, False)
-    if not isinstance(several, bool):
-        raise PolicyError(f"{source}: [policy]: '{SEVERAL_ROLES}' must be true or false")
+    accept_v1 = section.get(ACCEPT_V1, True)
+    for key, value in ((SEVERAL_ROLES, several), (ACCEPT_V1, accept_v1)):
+        if not isinstance(value, bool):
+            raise PolicyError(f"{source}: [policy]: '{key}' must be true or false")
     return TrustPolicy(
         tuple(signers),
         tuple(dict.fromkeys(require)),
         source,
         tuple(public_keys),
         one_signer_may_fill_several_roles=several,
+        accept_profile_v1=accept_v1,
     )
 
 

@@ -295,7 +295,8 @@ def judge(
         if isinstance(r, SignatureReport):
             signatures.append(r)
             continue
-        trusted = tuple(policy.matching_names(r.signer)) if policy is not None else ()
+        counts = policy is not None and _counts(r, policy)
+        trusted = tuple(policy.matching_names(r.signer)) if policy is not None and counts else ()
         signatures.append(_signature_report(r, trusted_as=trusted, covers_current=r in covering))
     missing: tuple[str, ...] = ()
     status: Status
@@ -313,7 +314,7 @@ def judge(
         outputs=tuple(outputs),
         notebook_changes=tuple(changes),
         missing_roles=missing,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings) + (policy.warnings if policy is not None else ()),
         attestations=tuple(_attestation_report(a, path, latest, policy) for a in attested),
         notebook=notebook,
         policy=described,
@@ -366,12 +367,9 @@ def _merged_outputs(groups: list[list[OutputReport]]) -> list[OutputReport]:
     return list(seen.values())
 
 
-def _unmet(policy: TrustPolicy, signers: list[SignerIdentity]) -> list[str]:
-    unmet = getattr(policy, "unmet", None)
-    if callable(unmet):
-        return list(unmet(signers))
-    satisfied = {name for s in signers for name in policy.matching_names(s)}
-    return [name for name in policy.require if name not in satisfied]
+def _counts(sig: VerifiedSignature, policy: TrustPolicy) -> bool:
+    """Whether a signature counts for the policy at all (a policy may refuse profile v1)."""
+    return policy.accept_profile_v1 or sig.provenance.profile != PROFILE_V1
 
 
 def _invalid_summary(invalid: list[SignatureReport], total: int) -> str:
@@ -414,27 +412,20 @@ def _trust_verdict(
     who = _people(signers)
     if policy is None:
         return "untrusted-signer", f"valid signature by {who}, but no trust policy was given", ()
-    missing = tuple(_unmet(policy, [s.signer for s in covering]))
-    if missing or not policy.is_satisfied([s.signer for s in covering]):
+    counted = [s.signer for s in covering if _counts(s, policy)]
+    shortfall = policy.shortfall(counted)
+    if shortfall is not None:
         verb = "does" if len(signers) == 1 else "do"
-        lack = f": missing {', '.join(missing)}" if missing else ""
-        return (
-            "untrusted-signer",
-            f"valid signature by {who}, who {verb} not satisfy the policy{lack}",
-            missing,
-        )
+        if len(counted) < len(covering):
+            shortfall += "; the policy refuses signatures made with canonical profile v1"
+        summary = f"valid signature by {who}, who {verb} not satisfy the policy: {shortfall}"
+        return "untrusted-signer", summary, tuple(policy.unmet(counted))
     earlier = f"; {_plural(history, 'earlier signature')} cover earlier versions" if history else ""
     return "verified", f"signed by {who}; notebook and {_plural(n_outputs, 'output')} unchanged{earlier}", ()
 
 
 def _describe(policy: TrustPolicy | None) -> str | None:
-    if policy is None:
-        return None
-    describe = getattr(policy, "describe", None)
-    if callable(describe):
-        return str(describe())
-    text = "; ".join(f"{s.name}: {s.describe()}" for s in policy.signers)
-    return f"{text}; require: {', '.join(policy.require)}" if policy.require else text
+    return policy.describe() if policy is not None else None
 
 
 def _verify_stored(

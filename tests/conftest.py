@@ -26,6 +26,7 @@ def _isolated_sigstore_cache(
     base = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("JUPYTER_SIGSTORE_APPROVALS", str(base / "approved-policies.json"))
     monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
     # ambient credential detection must not find a real CI's credentials
     for var in ("GITHUB_ACTIONS", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):

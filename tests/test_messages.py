@@ -92,7 +92,7 @@ def test_unmet_requirement_is_named_in_text_and_json(
     base = ("verify", str(signed), "--trust-config", str(trust_config), "--policy", str(policy))
     rc, out, _ = run(capsys, *base)
     assert rc == 1
-    assert "missing reviewer" in out.splitlines()[0]
+    assert "missing: reviewer" in out.splitlines()[0]
     rc, out, _ = run(capsys, *base, "--json")
     report = json.loads(out)
     assert report["missing_roles"] == ["reviewer"]

@@ -40,7 +40,8 @@ class Sigstore(Configurable):
     project_policies = Bool(
         True,
         help=f"Look for a {POLICY_FILE_NAME} in the notebook's folder and its parents up to the server "
-        "root; the nearest one wins over the server's own policy.",
+        "root. The nearest one applies only once the user approved that exact file (by its hash), and "
+        "under the server's own policy it can only narrow whom to trust.",
     ).tag(config=True)
 
     instance = CaselessStrEnum(
@@ -92,7 +93,9 @@ class Sigstore(Configurable):
             if self.policy_file:
                 path = Path(self.policy_file).expanduser()
                 path = path if path.is_absolute() else root / path
-                return load_policy(path), f"server config (c.Sigstore.policy_file = {path})", None
+                # the administrator's own file: its keys may live anywhere the administrator chose
+                policy = load_policy(path, key_root=Path("/"))
+                return policy, f"server config (c.Sigstore.policy_file = {path})", None
             if self.policy:
                 data: dict[str, Any] = dict(self.policy)
                 return policy_from_dict(data, "c.Sigstore.policy"), "server config (c.Sigstore.policy)", None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,21 +61,35 @@ class _Base(APIHandler):
         self.finish(json.dumps({"message": message}))
 
     def effective_policy(self, notebook: Path | None) -> dict[str, Any]:
-        """Which policy applies to ``notebook``: the nearest project policy file, else the server's."""
+        """Which policy applies to ``notebook``: the server's own, narrowed by the nearest project
+        policy file the user approved. A project file not (or no longer) approved is ignored and
+        offered for approval; a broken server policy fails closed (no policy: nobody trusted)."""
+        from ..approvals import load_approved_policy
+        from ..errors import PolicyNotApprovedError
+        from ..policy import narrow
+
         root = contents_root(self.contents_manager)
-        policy: TrustPolicy | None = None
-        source: str | None = None
-        error: str | None = None
+        admin, source, error = self.sigstore.server_policy(root)
+        result: dict[str, Any] = {"policy": admin, "source": source, "error": error, "pending": None}
         found = nearest_policy_file(root, notebook) if notebook and self.sigstore.project_policies else None
-        if found is not None:
-            source = f"project policy {api_path_of(self.contents_manager, found.resolve())}"
-            try:
-                policy = load_policy(found)
-            except PolicyError as exc:
-                error = str(exc).replace(str(root) + "/", "")
+        if found is None or error is not None:
+            return result
+        where = api_path_of(self.contents_manager, found.resolve())
+        try:
+            project = load_approved_policy(found, source=f"project policy {where}")
+        except PolicyNotApprovedError as exc:
+            pending = {"path": where, "sha256": exc.sha256, "message": _relative(str(exc), root)}
+            try:  # what approving it would trust, for the user to review (not honoured yet)
+                pending["description"] = load_policy(found).describe()
+            except PolicyError as problem:
+                pending["error"] = _relative(str(problem), root)
+            result["pending"] = pending
+        except PolicyError as exc:
+            result["error"] = _relative(str(exc), root)
         else:
-            policy, source, error = self.sigstore.server_policy(root)
-        return {"policy": policy, "source": source, "error": error}
+            policy = narrow(replace(admin, source=source or admin.source) if admin else None, project)
+            result.update(policy=policy, source=policy.source)
+        return result
 
 
 def _policy_json(effective: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +97,9 @@ def _policy_json(effective: dict[str, Any]) -> dict[str, Any]:
     return {
         "source": effective["source"],
         "error": effective["error"],
+        "pending": effective["pending"],
+        "description": policy.describe() if policy else None,
+        "warnings": list(policy.warnings) if policy else [],
         "signers": [
             {
                 "name": s.name,
@@ -168,6 +186,45 @@ class PolicyHandler(_Base):
                 }
             )
         )
+
+
+class PolicyApprovalHandler(_Base):
+    """POST {path, sha256}: approve the project policy file at ``path`` (a contents path) as shown to
+    the user (refused if its hash changed since). DELETE ?path=: revoke that approval."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        from ..approvals import approve
+
+        body = self.json_body()
+        api_path, sha256 = body.get("path"), body.get("sha256")
+        if not isinstance(api_path, str) or not isinstance(sha256, str):
+            self.fail(400, "give 'path' (the policy file's contents path) and 'sha256' (its hash, as shown)")
+            return
+        real = resolve_api_path(self.contents_manager, api_path)
+        try:
+            approval = approve(real, sha256=sha256)
+        except PolicyError as exc:
+            self.fail(422, _relative(str(exc), contents_root(self.contents_manager)))
+            return
+        self.log.info("jupyter-sigstore: %s approved project policy %s", self.user_key, api_path)
+        self.finish(
+            json.dumps({"path": api_path, "sha256": approval.sha256, "approved_at": approval.approved_at})
+        )
+
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self) -> None:
+        from ..approvals import revoke
+
+        real = resolve_api_path(self.contents_manager, self.get_query_argument("path", ""))
+        try:
+            revoked = revoke(real)
+        except PolicyError as exc:
+            self.fail(422, _relative(str(exc), contents_root(self.contents_manager)))
+            return
+        self.finish(json.dumps({"revoked": revoked}))
 
 
 class SignHandler(_Base):
@@ -395,6 +452,7 @@ def handlers(base_url: str) -> list[tuple[str, type[JupyterHandler]]]:
         (route("verify"), VerifyHandler),
         (route("sign"), SignHandler),
         (route("policy"), PolicyHandler),
+        (route("policy", "approval"), PolicyApprovalHandler),
         (route("login"), LoginHandler),
         (route("login", "callback"), LoginCallbackHandler),
         (route("login", "flows", r"([A-Za-z0-9_\-]+)"), LoginFlowHandler),

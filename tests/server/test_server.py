@@ -107,6 +107,21 @@ def write_policy(folder: Path, issuer: str) -> None:
     (folder / "sigstore-policy.toml").write_text(ISSUER_POLICY.format(issuer=issuer), encoding="utf-8")
 
 
+async def approve_pending(jp_fetch: Fetch, notebook: str = "work/analysis.ipynb") -> dict[str, Any]:
+    """Approve the project policy the server offers for ``notebook``, as the sidebar's button does."""
+    pending = (await get_json(jp_fetch, "policy", params={"path": notebook}))["pending"]
+    assert pending is not None
+    response = await jp_fetch(
+        "jupyter-sigstore",
+        "policy",
+        "approval",
+        method="POST",
+        body=json.dumps({"path": pending["path"], "sha256": pending["sha256"]}),
+    )
+    approved: dict[str, Any] = json.loads(response.body)
+    return approved
+
+
 # -- authentication and authorization --------------------------------------------------------------
 
 
@@ -183,16 +198,54 @@ async def test_verify_uses_nearest_project_policy(
 ) -> None:
     write_policy(root, sigstore_instance.issuer_url)
     result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    # a policy that arrived with the notebook is not honoured until the user approves that file
+    assert result["report"]["status"] == "untrusted-signer"
+    pending = result["policy"]["pending"]
+    assert pending["path"] == "sigstore-policy.toml" and "alice@example.com" in pending["description"]
+    await approve_pending(jp_fetch)
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
     assert result["report"]["status"] == "verified"
-    assert result["policy"]["source"] == "project policy sigstore-policy.toml"
+    assert result["policy"]["source"] == "project policy sigstore-policy.toml (approved)"
     assert result["report"]["signatures"][0]["trusted_as"] == ["alice"]
-    # a nearer policy that trusts someone else wins
+    # a nearer policy that trusts someone else wins, once approved
     (root / "work" / "sigstore-policy.toml").write_text(
         ISSUER_POLICY.format(issuer=sigstore_instance.issuer_url).replace("alice@", "bob@"), encoding="utf-8"
     )
     result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
-    assert result["policy"]["source"] == "project policy work/sigstore-policy.toml"
+    assert result["policy"]["pending"]["path"] == "work/sigstore-policy.toml"
+    await approve_pending(jp_fetch)
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["policy"]["source"] == "project policy work/sigstore-policy.toml (approved)"
     assert result["report"]["status"] == "untrusted-signer"
+    # editing an approved file withdraws its effect until it is approved again
+    path = root / "work" / "sigstore-policy.toml"
+    path.write_text(path.read_text().replace("bob@", "alice@"), encoding="utf-8")
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "untrusted-signer" and result["policy"]["pending"]
+
+
+async def test_project_policy_cannot_widen_the_administrators(
+    jp_fetch: Fetch,
+    jp_serverapp: Any,
+    signed: Path,
+    root: Path,
+    tmp_path: Path,
+    sigstore_instance: LocalSigstore,
+) -> None:
+    """The administrator trusts only bob; a cloned project's approved policy trusts its own author
+    (alice): she still does not count."""
+    admin = tmp_path / "admin"
+    admin.mkdir()
+    (admin / "sigstore-policy.toml").write_text(
+        ISSUER_POLICY.format(issuer=sigstore_instance.issuer_url).replace("alice@", "bob@"), encoding="utf-8"
+    )
+    jp_serverapp.web_app.settings["jupyter_sigstore_config"].policy_file = str(admin / "sigstore-policy.toml")
+    write_policy(root / "work", sigstore_instance.issuer_url)
+    await approve_pending(jp_fetch)
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "untrusted-signer"
+    assert "narrowed by server config" in result["policy"]["source"]
+    assert result["report"]["signatures"][0]["trusted_as"] == []
 
 
 async def test_verify_key_signed_notebook_with_a_policy_naming_the_key(jp_fetch: Fetch, root: Path) -> None:
@@ -203,6 +256,7 @@ async def test_verify_key_signed_notebook_with_a_policy_naming_the_key(jp_fetch:
     result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
     assert result["report"]["status"] == "invalid"  # no policy names the key: it cannot be checked
     (root / "sigstore-policy.toml").write_text('[[trusted]]\nname = "team"\nkey = "team.pub"\n')
+    await approve_pending(jp_fetch)
     result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
     assert result["report"]["status"] == "verified", result["report"]["summary"]
     assert result["report"]["signatures"][0]["trusted_as"] == ["team"]
@@ -225,8 +279,8 @@ async def test_verify_uses_server_policy_file(
 async def test_broken_project_policy_is_reported_not_fatal(jp_fetch: Fetch, signed: Path, root: Path) -> None:
     (root / "work" / "sigstore-policy.toml").write_text("[[trusted]\nname=", encoding="utf-8")
     result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
-    assert "not valid TOML" in result["policy"]["error"]
-    assert str(root) not in result["policy"]["error"]
+    assert "not valid TOML" in result["policy"]["pending"]["error"]
+    assert str(root) not in result["policy"]["pending"]["error"]
     assert result["report"]["status"] == "untrusted-signer"
 
 
@@ -391,6 +445,7 @@ async def test_sign_in_memory_then_save_verifies(
         body=json.dumps({"type": "notebook", "format": "json", "content": content}),
     )
     write_policy(root, sigstore_instance.issuer_url)
+    await approve_pending(jp_fetch)
     report = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))["report"]
     assert report["status"] == "verified", report["summary"]
     assert raw not in jp_logging_stream.getvalue()
