@@ -11,6 +11,7 @@ happens in the browser instead.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -32,13 +33,18 @@ def step(title: str) -> None:
     print(f"\n{BOLD}== {title}{RESET}")
 
 
-def run(*args: str, cwd: Path, expect: int = 0, secret: str | None = None) -> str:
-    shown = " ".join(shlex.quote(a) if a != secret else "$TOKEN" for a in args)
+_cwd: list[Path] = []
+
+
+def run(*args: str, cwd: Path, expect: int = 0) -> str:
+    if _cwd != [cwd]:  # show where each command runs, so it can be pasted as it is
+        print(f"{DIM}$ cd {shlex.quote(str(cwd))}{RESET}")
+        _cwd[:] = [cwd]
+    shown = " ".join(shlex.quote(Path(a).name if a == args[0] else a) for a in args)
     print(f"{DIM}$ {shown}{RESET}")
     done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
     for line in (done.stdout + done.stderr).rstrip().splitlines():
-        # the stock sigstore CLI prints the whole signed statement: abbreviate it
-        print(line if len(line) <= 240 else f"{line[:100]}… ({len(line)} characters)")
+        print(_summarised(line))
     mark = (
         f"{GREEN}exit {done.returncode}{RESET}"
         if done.returncode == 0
@@ -50,13 +56,29 @@ def run(*args: str, cwd: Path, expect: int = 0, secret: str | None = None) -> st
     return done.stdout
 
 
+def _summarised(line: str) -> str:
+    """The stock sigstore CLI prints the whole signed in-toto statement on one line: name what it
+    holds instead of cutting it off."""
+    if len(line) <= 240:
+        return line
+    try:
+        statement = json.loads(line)
+        subjects = [s.get("name") for s in statement.get("subject", [])]
+        kind = statement.get("predicateType")
+        return f"(the signed in-toto statement, {kind}: subjects {', '.join(subjects)})"
+    except (ValueError, AttributeError, TypeError):
+        return f"{line[:100]}… ({len(line)} characters)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temp folder)")
     args = parser.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="jupyter-sigstore-demo-")).resolve()
-    if work.exists() and args.keep:
-        shutil.rmtree(work)
+    if args.keep and work.exists() and (not work.is_dir() or any(work.iterdir())):
+        raise SystemExit(
+            f"--keep {args.keep}: that folder exists and is not empty; name a new or empty folder"
+        )
     shutil.copytree(
         HERE, work / "signed", ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.sigstore.json")
     )
@@ -66,13 +88,15 @@ def main() -> int:
 
     with LocalSigstore(rekor_version=1) as inst:
         tc = inst.write_trust_config(work / "trust_config.json")
-        token = inst.mint_token(identity, expires_in=600)
+        # as in CI: the identity token comes from the environment, never the command line
+        os.environ["SIGSTORE_ID_TOKEN"] = inst.mint_token(identity, expires_in=600)
+        print(f"{DIM}(SIGSTORE_ID_TOKEN holds a token for {identity} from the test issuer){RESET}")
         signed = work / "signed"
 
         step("Sign the notebook and its two data outputs (one signature, one log entry)")
         outputs = ["--output", "results.csv", "--output", "figures/summary.png"]
         run(cli, "sign", "analysis.ipynb", *outputs, "--sidecar", "--trust-config", str(tc),
-            "--identity-token", token, cwd=signed, secret=token)  # fmt: skip
+            cwd=signed)  # fmt: skip
 
         verify = [cli, "verify", "analysis.ipynb", "--trust-config", str(tc),
                   "--cert-identity", identity, "--cert-oidc-issuer", inst.issuer_url]  # fmt: skip
@@ -91,7 +115,7 @@ def main() -> int:
         csv.write_text(csv.read_text().replace("15.3", "14.3"))
         nb = tampered / "analysis.ipynb"
         nb.write_text(nb.read_text().replace("random.seed(20261125)", "random.seed(1)"))
-        print("changed results.csv (15.3 -> 14.3) and cell 1 (random.seed)")
+        print("changed results.csv (15.3 -> 14.3) and cell 2 (random.seed)")
 
         step("Verify the tampered copy: it fails, naming the cell and the file")
         run(*verify, cwd=tampered, expect=1)

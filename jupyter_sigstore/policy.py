@@ -273,12 +273,13 @@ class TrustPolicy:
     def shortfall(self, signers: Sequence[SignerIdentity]) -> str | None:
         """What the signers lack, as one phrase (None when the policy is satisfied), e.g.
         ``missing: reviewer (alice@example.com already fills author; each required role needs a
-        different signer)`` or ``no signature by a trusted signer (any of: alice, bob)``."""
+        different signer)`` or ``no signature by a trusted signer (any of: bob@example.com (<issuer>))``."""
         if self.is_satisfied(signers):
             return None
         missing = self.unmet(signers)
         if not missing:
-            return f"no signature by a trusted signer (any of: {', '.join(s.name for s in self.signers)})"
+            trusted = ", ".join(s.describe() for s in self.signers)
+            return f"no signature by a trusted signer (any of: {trusted})"
         text = f"missing: {', '.join(missing)}"
         if self.require and not self.one_signer_may_fill_several_roles:
             filled = self._assign(signers)[0]
