@@ -281,6 +281,12 @@ def test_cell_magic_output_is_tracked(driver: Callable[..., NotebookDriver]) -> 
     assert d.model["metadata"]["sigstore"]["tracked"] == ["table.html"]
     cell = d.run("%%sigstore output fig.png\nprint('no image')")
     assert "produced no image/png output" in error_line(d, cell)
+    # a .json output holds the cell's value as JSON, not its text repr (issue 15.7)
+    cell = d.run("%%sigstore output stats.json\n{'max': 3, 'names': ['a', 'b']}")
+    assert (d.path.parent / "stats.json").exists(), cell["outputs"]
+    assert json.loads((d.path.parent / "stats.json").read_text()) == {"max": 3, "names": ["a", "b"]}
+    cell = d.run("%%sigstore output bad.json\nobject()")
+    assert "not JSON" in error_line(d, cell) and not (d.path.parent / "bad.json").exists()
 
 
 def test_countersign_a_key_signed_notebook_from_the_kernel(

@@ -506,13 +506,22 @@ class SigstoreMagics(Magics):
             raise UsageError(f"the cell failed; {ns.name} was not written")
         if captured.stdout:
             bundles.insert(0, {"text/plain": captured.stdout})
-        data = _output_bytes(ns.name, bundles)
+        data = _output_bytes(ns.name, bundles, result.result)
         from ..nbfile import atomic_write
 
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, data)
         extra = [] if notebook == self.own_notebook() else ["--notebook", str(notebook)]
         self._track([str(target), *extra])
+
+
+def _literal(text: Any) -> Any:
+    import ast
+
+    try:
+        return ast.literal_eval("".join(text) if isinstance(text, list) else str(text))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return object()  # not JSON: skipped by the caller
 
 
 def _check_exist(notebook: Path, names: list[str]) -> None:
@@ -529,11 +538,27 @@ def _source(cell: dict[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def _output_bytes(name: str, bundles: list[dict[str, Any]]) -> bytes:
-    """The file content for ``%%sigstore output NAME``, chosen by NAME's extension."""
+def _output_bytes(name: str, bundles: list[dict[str, Any]], value: Any = None) -> bytes:
+    """The file content for ``%%sigstore output NAME``, chosen by NAME's extension: for ``.json`` the
+    cell's value as JSON (or its ``application/json`` output)."""
     import base64
 
     suffix = Path(name).suffix.lower()
+    if suffix == ".json":
+        candidates = [value] if value is not None else []
+        candidates += [b["application/json"] for b in bundles if "application/json" in b]
+        # ipykernel publishes a nested cell's value as text (its repr): read it back if it is a literal
+        # (the last one shown is the cell's value; printed text comes first in ``bundles``)
+        candidates += [_literal(b["text/plain"]) for b in reversed(bundles) if "text/plain" in b]
+        for candidate in candidates:
+            try:
+                return (json.dumps(candidate, indent=1, sort_keys=True, allow_nan=False) + "\n").encode()
+            except (TypeError, ValueError):
+                continue
+        raise UsageError(
+            f"the cell's value is not JSON, so {name} was not written: end the cell with a dict, list, "
+            "string or number (or write the file yourself and `%sigstore track` it)"
+        )
     wanted = {
         ".png": "image/png",
         ".jpg": "image/jpeg",
@@ -543,7 +568,7 @@ def _output_bytes(name: str, bundles: list[dict[str, Any]]) -> bytes:
         ".txt": "text/plain",
         ".md": "text/markdown",
     }.get(suffix)
-    if suffix == ".json" or wanted is None:
+    if wanted is None:
         return (json.dumps(bundles, indent=1, sort_keys=True, default=str) + "\n").encode("utf-8")
     found = [b[wanted] for b in bundles if wanted in b]
     if not found:
