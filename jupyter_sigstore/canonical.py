@@ -62,6 +62,9 @@ EXCLUDED_NESTED_METADATA = {
 #: ``widgets`` has a digest of its own (reported as widget state, not as metadata).
 EXCLUDED_NOTEBOOK_METADATA = frozenset({"sigstore", "language_info", "orig_nbformat", "widgets"})
 
+#: The kernelspec keys covered (the rest is rewritten from the installed kernel spec when it starts).
+KERNELSPEC_COVERED = frozenset({"name", "language"})
+
 _CELL_TYPES = ("code", "markdown", "raw")
 _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 
@@ -191,14 +194,16 @@ def canonical_cell(cell: Any, index: int) -> dict[str, Any]:
 
 
 def canonical_metadata(metadata: Any) -> dict[str, Any]:
-    """The notebook metadata the v2 metadata digest covers: all of it but the excluded keys and
-    ``kernelspec.display_name`` (a label taken from the kernel installed where it is opened)."""
+    """The notebook metadata the v2 metadata digest covers: all of it but the excluded keys, and of
+    ``kernelspec`` only ``name`` and ``language``: the kernel that runs is chosen by name, and a
+    front end that starts it rewrites the rest (``display_name`` and any other key) from the kernel
+    spec installed where the notebook is opened."""
     if not isinstance(metadata, dict):
         raise NotebookError("notebook metadata must be an object")
     value = {k: v for k, v in metadata.items() if k not in EXCLUDED_NOTEBOOK_METADATA}
     kernelspec = value.get("kernelspec")
-    if isinstance(kernelspec, dict) and "display_name" in kernelspec:
-        value["kernelspec"] = {k: v for k, v in kernelspec.items() if k != "display_name"}
+    if isinstance(kernelspec, dict):
+        value["kernelspec"] = {k: v for k, v in kernelspec.items() if k in KERNELSPEC_COVERED}
     return value
 
 
