@@ -172,7 +172,7 @@ class _HtmlScanner:
         self.depth = depth
         self.foreign = 0  # how many <svg>/<math> elements are open
         self.foreign_style: list[str] | None = None  # text of an open SVG <style>
-        self._lt = _Finder(text, re.compile("<"))
+        self._lt = _Finder(text, re.compile("<[A-Za-z/!?]"))  # any other '<' is text
         self._gt = _Finder(text, re.compile(">"))
         self._comment_end = _Finder(text, re.compile("--!?>"))
         self._end_tags: dict[str, _Finder] = {}
@@ -187,8 +187,8 @@ class _HtmlScanner:
             start = lt.start()
             self._text_run(pos, start)
             pos = start + 1
-            nxt = text[pos] if pos < end else ""
-            if nxt.isascii() and nxt.isalpha():
+            nxt = text[pos]
+            if nxt.isalpha():
                 tag = self._tag(pos)
                 if tag is None:  # EOF inside the tag: browsers drop it
                     break
@@ -400,7 +400,8 @@ def _skip_descriptors(value: str, pos: int) -> int:
 
 _CSS_WS = "\t\n\f\r "
 _HEX = frozenset("0123456789abcdefABCDEF")
-_CSS_INTERESTING = re.compile(r"""[/"'\\()@a-zA-Z_\-\u0080-\U0010ffff]""")
+_CSS_INTERESTING = re.compile(r"""[/"'\\()\[\]{}@a-zA-Z_\-\u0080-\U0010ffff]""")
+_CSS_OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CSS_NAME_RUN = re.compile(r"[A-Za-z0-9_\-\u0080-\U0010ffff]+")
 _CSS_STRING_RUN = {'"': re.compile(r'[^"\\\n\r\f]+'), "'": re.compile(r"[^'\\\n\r\f]+")}
 _CSS_URL_RUN = re.compile(r"""[^)\\"'(\t\n\f\r \x00-\x08\x0b\x0e-\x1f\x7f]+""")
@@ -422,8 +423,7 @@ class _CssScanner:
 
     def scan(self) -> Iterator[tuple[str, str]]:
         css, pos, end = self.css, 0, len(self.css)
-        functions: list[str] = []  # the open blocks: a function's name, or "" for ( [ {
-        after_import = False
+        blocks: list[tuple[str, str]] = []  # open blocks: (closing character, function name or "")
         while pos < end:
             match = _CSS_INTERESTING.search(css, pos)
             if match is None:
@@ -437,21 +437,18 @@ class _CssScanner:
                 close = self.comment_end.search(pos + 2)
                 pos = close.end() if close else end
                 continue
-            importing, after_import = after_import, False
             if char in "\"'":
                 value, pos = self._string(pos)
-                if value is not None and (
-                    importing or (functions and functions[-1] in _URL_STRING_FUNCTIONS)
-                ):
-                    yield ("@import" if importing else "url()"), value
+                if value is not None and blocks and blocks[-1][1] in _URL_STRING_FUNCTIONS:
+                    yield "url()", value
                 continue
-            if char == "(":
-                functions.append("")
+            if char in _CSS_OPENERS:
+                blocks.append((_CSS_OPENERS[char], ""))
                 pos += 1
                 continue
-            if char == ")":
-                if functions:
-                    functions.pop()
+            if char in ")]}":
+                if blocks and blocks[-1][0] == char:  # a closer of another kind is just a token
+                    blocks.pop()
                 pos += 1
                 continue
             if char == "@":
@@ -460,9 +457,12 @@ class _CssScanner:
                     pos += 1
                     continue
                 pos = after
-                after_import = name.translate(_ASCII_LOWER) == "import"
-                if after_import:
+                if name.translate(_ASCII_LOWER) == "import":
                     pos = self._skip_ws_and_comments(pos)
+                    if pos < end and css[pos] in "\"'":
+                        value, pos = self._string(pos)
+                        if value is not None:
+                            yield "@import", value
                 continue
             if char == "\\" and not self._valid_escape(pos):
                 pos += 1
@@ -479,14 +479,14 @@ class _CssScanner:
                     if lowered == "url":
                         inner = self._skip_css_ws(pos)
                         if inner < end and css[inner] in "\"'":
-                            functions.append("url")
+                            blocks.append((")", "url"))
                             pos = inner
                         else:
                             value, pos = self._url_token(inner)
                             if value is not None:
                                 yield "url()", value
                     else:
-                        functions.append(lowered)
+                        blocks.append((")", lowered))
                 continue
             pos += 1
 

@@ -70,8 +70,9 @@ def mask_math(text: str, budget: int | None = None) -> tuple[str, list[str]] | N
 
 
 def restore_math(html: str, math: list[str]) -> str:
-    """``html`` with each placeholder replaced by its math, as JupyterLab's ``replaceMath`` does (a
-    placeholder with no math becomes ``undefined``, as it does there)."""
+    """``html`` with each placeholder replaced by its math, as JupyterLab's ``replaceMath`` does. (A
+    placeholder with no math makes JupyterLab's throw, and the cell shows nothing; here it becomes
+    ``undefined``, which can only add to what is reported.)"""
 
     def group(match: re.Match[str]) -> str:
         digits = match.group(1)

@@ -58,11 +58,13 @@ __all__ = [
 
 #: References reported per notebook; past it :attr:`DisplayedFiles.truncated` is set.
 MAX_REFERENCES = 1000
-#: Markdown longer than this (per cell or output) is read approximately (see :class:`Limit`): the
-#: CommonMark parser is linear but slow on hostile input (tens of microseconds per character).
-MAX_MARKDOWN_CHARS = 256 * 1024
-#: Markdown read exactly per notebook; the rest is read approximately.
-MAX_MARKDOWN_TOTAL = 2 * 1024 * 1024
+#: Markdown longer than this (per cell or output, not counting base64 payloads of data: URLs) is
+#: read approximately (see :class:`Limit`): the CommonMark parser is linear but slow on hostile input
+#: (up to some 30 microseconds a character).
+MAX_MARKDOWN_CHARS = 64 * 1024
+#: Markdown parsed per notebook (each cell once as written, once more if it has math); past it the
+#: rest is read approximately.
+MAX_MARKDOWN_TOTAL = 512 * 1024
 #: A reference is shown to people shortened to this many characters.
 MAX_RAW_CHARS = 300
 #: No file is named by a longer path (PATH_MAX on Linux).
@@ -197,6 +199,7 @@ class _Collector:
         self.limits: list[Limit] = []
         self._seen: set[Reference] = set()
         self._markdown_left = MAX_MARKDOWN_TOTAL
+        self._readings: dict[tuple[str, bool], list[tuple[Kind, str]]] = {}
 
     def cell(self, index: int, cell: dict[str, Any]) -> None:
         cell_type = cell.get("cell_type")
@@ -235,23 +238,21 @@ class _Collector:
     def markdown(self, index: int, output: int | None, text: str) -> None:
         if "<" not in text and "![" not in text:
             return  # neither HTML nor an image: nothing to load
-        exact = len(text) <= min(MAX_MARKDOWN_CHARS, self._markdown_left)
-        masked = mask_math(text) if exact else None
-        if masked is None:
+        text = _BASE64_PAYLOAD.sub("base64,AAAA", text)  # no markdown syntax in it, and parsing it is slow
+        masked = mask_math(text) if len(text) <= min(MAX_MARKDOWN_CHARS, self._markdown_left) else None
+        renders = 1 if masked is None or (masked[0] == text and not masked[1]) else 2
+        if masked is None or renders * len(text) > self._markdown_left:
             size = (
                 f"{len(text):,} characters"
                 if len(text) > MAX_MARKDOWN_CHARS
-                else "over the notebook's budget"
+                else "past the notebook's budget"
             )
             reason = f"markdown read approximately ({size}): links and code may be listed as references too"
-            self.limits.append(Limit(index, output, reason))
+            self._limit(Limit(index, output, reason))
             self.found(index, output, "text/markdown", _approximate_markdown(text))
             return
-        self._markdown_left -= len(text)
-        self.found(index, output, "text/markdown", html_urls(_render(text)))
-        masked_text, math = masked
-        if masked_text != text or math:
-            self.found(index, output, "text/markdown", html_urls(restore_math(_render(masked_text), math)))
+        self._markdown_left -= renders * len(text)
+        self.found(index, output, "text/markdown", _markdown_findings(text, masked))
 
     def found(self, index: int, output: int | None, mime: str, findings: Iterable[Found]) -> None:
         for finding in findings:
@@ -262,7 +263,11 @@ class _Collector:
             if finding.attribute == "srcdoc":
                 self._limit(Limit(index, output, "iframe srcdoc documents nested too deep to read"))
                 continue
-            for kind, target in self.locator.readings(finding.value, finding.rewritten):
+            key = (finding.value, finding.rewritten)
+            readings = self._readings.get(key)
+            if readings is None:
+                readings = self._readings[key] = self.locator.readings(*key)
+            for kind, target in readings:
                 self.add(
                     Reference(
                         index,
@@ -304,6 +309,7 @@ def _short(value: str) -> str:
 
 # --- markdown --------------------------------------------------------------------------------------
 
+_BASE64_PAYLOAD = re.compile("base64,[A-Za-z0-9+/]{256,}")
 # encodeURI's unreserved and reserved characters, and '%' (marked restores %25 to %)
 _URI_SAFE = ";,/?:@&=+$-_.!~*'()#%"
 
@@ -320,6 +326,9 @@ class _MarkedLikeParser(MarkdownIt):
         super().__init__("commonmark", {"html": True})
         self.enable("table")
         self.disable("emphasis")  # no bearing on what loads, and the slowest rule on hostile input
+        # marked escapes ' in text as &#39;: inside a raw <style> an unescaped one would open a CSS string
+        for rule in ("text", "code_inline", "code_block", "fence"):
+            self.add_render_rule(rule, _escaping_quotes(getattr(self.renderer, "rules")[rule]))  # noqa: B009
 
     def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name)
         return True  # marked renders every address; markdown-it drops javascript:, file:, most data:
@@ -328,11 +337,26 @@ class _MarkedLikeParser(MarkdownIt):
         return _encode_like_marked(url)
 
 
+def _escaping_quotes(render: Any) -> Any:
+    def rule(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return str(render(tokens, idx, options, env)).replace("'", "&#39;")
+
+    return rule
+
+
 _MARKDOWN = _MarkedLikeParser()
 
 
 def _render(text: str) -> str:
     return str(_MARKDOWN.render(text))
+
+
+def _markdown_findings(text: str, masked: tuple[str, list[str]]) -> Iterator[Found]:
+    """What markdown ``text`` loads, read as written and as JupyterLab reads it (math set aside)."""
+    yield from html_urls(_render(text))
+    masked_text, math = masked
+    if masked_text != text or math:
+        yield from html_urls(restore_math(_render(masked_text), math))
 
 
 _DESTINATION_START = re.compile(r"\]\(|\]:")
