@@ -85,6 +85,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_output_options(sign)
     sign.add_argument(
+        "--no-displayed-files",
+        dest="displayed_files",
+        action="store_false",
+        help="do not sign the local files the notebook displays (markdown images, HTML src...); "
+        "verification then reports them as not signed",
+    )
+    sign.add_argument(
         "--sidecar", action="store_true", help="also write <notebook>.sigstore.json, a plain Sigstore bundle"
     )
     sign.add_argument(
@@ -147,6 +154,7 @@ def _build_parser() -> argparse.ArgumentParser:
         replace=False,
         sidecar=False,
         detached=False,
+        displayed_files=False,
         jobs=None,
     )
 
@@ -291,6 +299,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         replace=args.replace,
         earlier_keys=tuple(earlier_keys),
         placement="detached" if args.detached else "sidecar" if args.sidecar else "embedded",
+        displayed_files=args.displayed_files and not (args.countersign or upgrade),
         instance=instance,
         jobs=args.jobs,
         progress=True,

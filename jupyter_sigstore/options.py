@@ -29,7 +29,8 @@ class SignOptions:
     """What a signing act covers and where its signature goes.
 
     ``outputs`` are files, folders (recursive) and glob patterns relative to ``base`` (default: the
-    current directory); ``tracked`` adds the outputs declared in the notebook with ``%sigstore track``
+    current directory); ``displayed_files`` adds the local files the notebook displays (markdown
+    images, HTML ``src``...); ``tracked`` adds the outputs declared in the notebook with ``%sigstore track``
     and ``track`` adds notebook-relative names to that declaration. Earlier signatures by other
     signers are kept (as history when they no longer cover the notebook); ``replace`` drops every
     earlier signature. ``countersign`` (another signer) and ``upgrade`` (re-signing with the current
@@ -49,6 +50,7 @@ class SignOptions:
     replace: bool = False
     earlier_keys: tuple[EllipticCurvePublicKey, ...] = ()
     placement: Placement = "embedded"
+    displayed_files: bool = False
     instance: Instance | None = None
     jobs: int | None = None
     progress: bool = False
@@ -58,13 +60,16 @@ class SignOptions:
 class VerifyOptions:
     """Whom to trust and how to check.
 
-    ``bundles`` replace the signatures stored with the notebook; ``keys`` are public keys that
+    ``root`` is the folder displayed files must stay inside (default: the notebook's folder; the
+    server passes its root). ``bundles`` replace the signatures stored with the notebook; ``keys`` are
+    public keys that
     local-key signatures may verify with (besides those the policy names); ``jobs`` and ``progress``
     control how outputs are re-hashed.
     """
 
     policy: TrustPolicy | None = None
     instance: Instance | None = None
+    root: Path | None = None
     bundles: tuple[Path, ...] = ()
     allow_outside: bool = False
     keys: tuple[EllipticCurvePublicKey, ...] = ()

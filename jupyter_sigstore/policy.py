@@ -35,6 +35,7 @@ MAX_KEY_BYTES = 64 * 1024
 #: The ``[policy]`` setting that lets one signer fill several required roles.
 SEVERAL_ROLES = "one_signer_may_fill_several_roles"
 ACCEPT_V1 = "accept_profile_v1"
+DISPLAYED = "unsigned_displayed_files"
 #: How :meth:`TrustPolicy.matching_names` labels the roles of an administrator's policy.
 ADMIN_PREFIX = "admin:"
 
@@ -188,6 +189,9 @@ class TrustPolicy:
     ceiling: TrustPolicy | None = None
     #: Whether signatures made with canonical profile v1 (known collisions) count at all.
     accept_profile_v1: bool = True
+    #: What a local file the notebook displays but no signature covers does to the verdict:
+    #: ``fail`` (not verified) or ``warn`` (verified, with a warning).
+    unsigned_displayed_files: str = "fail"
 
     def __post_init__(self) -> None:
         if not self.signers:
@@ -318,6 +322,8 @@ class TrustPolicy:
             parts.append("any one of them")
         if not self.accept_profile_v1:
             parts.append("signatures made with canonical profile v1 refused")
+        if self.unsigned_displayed_files == "warn":
+            parts.append("unsigned displayed files only warned about")
         text = "; ".join(parts)
         if self.ceiling is not None:
             text += f"; only signers the administrator's policy also trusts ({self.ceiling.describe()})"
@@ -337,6 +343,9 @@ def narrow(admin: TrustPolicy | None, project: TrustPolicy) -> TrustPolicy:
         public_keys=(*project.public_keys, *admin.public_keys),
         ceiling=ceiling,
         accept_profile_v1=project.accept_profile_v1 and admin.accept_profile_v1,
+        unsigned_displayed_files="warn"
+        if project.unsigned_displayed_files == admin.unsigned_displayed_files == "warn"
+        else "fail",
     )
 
 
@@ -346,7 +355,7 @@ def narrow(admin: TrustPolicy | None, project: TrustPolicy) -> TrustPolicy:
 _SIGNER_KEYS = {"name", "identity", "identity_regex", "issuer", "issuer_regex", "github", "key"}
 _GITHUB_KEYS = set(CLAIM_EXTENSIONS)
 _TOP_KEYS = {"trusted", "policy"}
-_POLICY_KEYS = {"require", SEVERAL_ROLES, ACCEPT_V1}
+_POLICY_KEYS = {"require", SEVERAL_ROLES, ACCEPT_V1, DISPLAYED}
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
@@ -465,7 +474,7 @@ def policy_from_dict(
     if unknown:
         raise PolicyError(
             f"{source}: [policy]: unknown key {unknown[0]!r} "
-            f"(expected 'require', '{SEVERAL_ROLES}' or '{ACCEPT_V1}')"
+            f"(expected 'require', '{SEVERAL_ROLES}', '{ACCEPT_V1}' or '{DISPLAYED}')"
         )
     require = section.get("require", [])
     if not isinstance(require, list) or not all(isinstance(r, str) and r for r in require):
@@ -475,6 +484,9 @@ def policy_from_dict(
     for key, value in ((SEVERAL_ROLES, several), (ACCEPT_V1, accept_v1)):
         if not isinstance(value, bool):
             raise PolicyError(f"{source}: [policy]: '{key}' must be true or false")
+    displayed = section.get(DISPLAYED, "fail")
+    if displayed not in ("fail", "warn"):
+        raise PolicyError(f'{source}: [policy]: \'{DISPLAYED}\' must be "fail" or "warn"')
     return TrustPolicy(
         tuple(signers),
         tuple(dict.fromkeys(require)),
@@ -482,6 +494,7 @@ def policy_from_dict(
         tuple(public_keys),
         one_signer_may_fill_several_roles=several,
         accept_profile_v1=accept_v1,
+        unsigned_displayed_files=displayed,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from .report import CellReport, OutputReport, SignatureReport, VerificationReport
+from .report import CellReport, DisplayedFileReport, OutputReport, SignatureReport, VerificationReport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,6 +62,20 @@ def output_line(out: OutputReport) -> str:
     return f"output {out.path}: {out.status}{detail}"
 
 
+_SHOWN = {
+    "signed": "signed",
+    "modified": "changed since signing",
+    "unsigned": "not signed",
+    "outside": "outside the notebook's folder, not signed",
+    "remote": "a remote URL, not checked",
+}
+
+
+def displayed_line(shown: DisplayedFileReport) -> str:
+    """e.g. ``cell 4 shows figs/acc.png: not signed`` (1-based)."""
+    return f"cell {shown.number} shows {shown.path}: {_SHOWN[shown.status]}"
+
+
 def signature_line(n: int, sig: SignatureReport, *, reason: bool = True) -> str:
     """One line per signature: who, when, where logged, what the policy says, what it covers."""
     if not sig.valid:
@@ -87,6 +101,7 @@ def render_text(report: VerificationReport) -> str:
     lines += [f"  notebook: {change}" for change in report.notebook_changes]
     lines += ["  " + cell_line(cell) for cell in report.changed_cells()]
     lines += ["  " + output_line(out) for out in report.outputs]
+    lines += ["  " + displayed_line(d) for d in report.displayed if d.status != "signed"]
     return "\n".join(escape_terminal(line) for line in lines)
 
 
@@ -168,6 +183,10 @@ def render_html(report: VerificationReport) -> str:
     if report.outputs:
         items = "".join(f"<li>{escape(output_line(out))}</li>" for out in report.outputs)
         parts.append(f"<p>Data outputs:</p><ul>{items}</ul>")
+    shown = [d for d in report.displayed if d.status != "signed"]
+    if shown:
+        items = "".join(f"<li>{escape(displayed_line(d))}</li>" for d in shown)
+        parts.append(f"<p>Files the notebook displays:</p><ul>{items}</ul>")
     if report.policy:
         parts.append(f"<p><small>Policy: {escape(report.policy)}</small></p>")
     parts.append("</div>")

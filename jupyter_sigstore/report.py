@@ -53,6 +53,23 @@ class AttestationReport:
 
 
 @dataclass(frozen=True)
+class DisplayedFileReport:
+    """A file or URL a cell displays from outside the notebook (a markdown image, an HTML ``src``...)
+    and whether a signature covers it: ``signed`` (covered and unchanged), ``modified`` (covered, but
+    its bytes changed), ``unsigned`` (a local file no signature covers), ``remote`` (a URL, never
+    fetched) or ``outside`` (a path outside the folder that can be checked). ``cell`` is 0-based."""
+
+    cell: int
+    path: str
+    status: Literal["signed", "modified", "unsigned", "remote", "outside"]
+
+    @property
+    def number(self) -> int:
+        """The 1-based cell number a person reads."""
+        return self.cell + 1
+
+
+@dataclass(frozen=True)
 class CellReport:
     """A cell's state against the signature: ``index`` is 0-based in the current notebook
     (in the signed notebook for ``removed`` cells); ``signed_index`` is 0-based in the signed one."""
@@ -97,6 +114,7 @@ class VerificationReport:
     missing_roles: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     attestations: tuple[AttestationReport, ...] = ()
+    displayed: tuple[DisplayedFileReport, ...] = ()
     instance: str | None = None
 
     @property

@@ -221,6 +221,14 @@ def _hash_outputs(
     nb: dict[str, Any], path: Path, options: SignOptions
 ) -> tuple[list[OutputDigest], OutputRules | None, list[str]]:
     specs = list(options.outputs)
+    notes: list[str] = []
+    if options.displayed_files:
+        shown = _displayed(nb, path)
+        specs += [f for f in shown if f not in specs]
+        if shown:
+            notes.append(
+                f"signed {len(shown)} file(s) the notebook displays (--no-displayed-files leaves them out)"
+            )
     if options.tracked:
         # tracked outputs are relative to the notebook's folder
         folder = path.resolve().parent
@@ -238,7 +246,16 @@ def _hash_outputs(
         base=options.base,
     )
     hashed = hash_outputs(selection.files, jobs=options.jobs, progress=options.progress)
-    return hashed, selection.rules, selection.notes
+    return hashed, selection.rules, [*notes, *selection.notes]
+
+
+def _displayed(nb: dict[str, Any], path: Path) -> list[str]:
+    """The local files inside the notebook's folder that its cells display (markdown images, HTML
+    ``src``...), as absolute paths; files outside it are reported at verification, not signed."""
+    from .references import displayed_files, resolve_local
+
+    found = (resolve_local(ref, path) for ref in displayed_files(nb, path).local())
+    return list(dict.fromkeys(str(f) for f in found if f is not None))
 
 
 def _earlier_signatures(

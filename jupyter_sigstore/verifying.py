@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .bundles import INTOTO_PAYLOAD_TYPE, is_key_bundle, log_index, signing_time, unknown_instance
 from .canonical import PROFILE, PROFILE_V1, NotebookDigest, check_nbformat, digest_of
@@ -22,7 +23,15 @@ from .instance import Instance
 from .nbfile import load_notebook
 from .options import NotebookModel, VerifyOptions
 from .outputs import check_outputs
-from .report import AttestationReport, CellReport, OutputReport, SignatureReport, Status, VerificationReport
+from .report import (
+    AttestationReport,
+    CellReport,
+    DisplayedFileReport,
+    OutputReport,
+    SignatureReport,
+    Status,
+    VerificationReport,
+)
 from .statement import Attestation, Provenance, parse_signed
 from .storage import StoredSignature, read_bundle_file, read_signatures
 
@@ -306,6 +315,15 @@ def judge(
         status, summary = "modified", _modified_summary(cells, outputs, changes)
     else:
         status, summary, missing = _trust_verdict(covering, len(valid) - len(covering), len(outputs), policy)
+    displayed, limits = _displayed(nb, path, options.root, outputs)
+    shown_unsigned = [d for d in displayed if d.status in ("unsigned", "outside")]
+    if shown_unsigned and status in ("verified", "untrusted-signer"):
+        what = _shown_summary(shown_unsigned)
+        if policy is not None and policy.unsigned_displayed_files == "warn":
+            warnings.append(f"{what} (the policy only warns about unsigned displayed files)")
+        elif status == "verified":
+            status, summary = "modified", f"{what}: what it displays is not all covered by the signature"
+    warnings += limits
     return VerificationReport(
         status=status,
         summary=summary,
@@ -315,6 +333,7 @@ def judge(
         notebook_changes=tuple(changes),
         missing_roles=missing,
         warnings=tuple(warnings) + (policy.warnings if policy is not None else ()),
+        displayed=tuple(displayed),
         attestations=tuple(_attestation_report(a, path, latest, policy) for a in attested),
         notebook=notebook,
         policy=described,
@@ -356,6 +375,46 @@ def _attestation_report(
         covers_current=bool(named) and all(d == current.digest for d in named),
         predicate=att.attestation.predicate,
     )
+
+
+def _displayed(
+    nb: dict[str, Any], path: Path, root: Path | None, outputs: list[OutputReport]
+) -> tuple[list[DisplayedFileReport], list[str]]:
+    """The files and URLs the cells display, each checked against the signed outputs (matched by the
+    real file, so links and case-insensitive file systems cannot hide one), and warnings about what
+    could not be read exactly."""
+    from .references import Kind, displayed_files, resolve_local
+
+    found = displayed_files(nb, path, root)
+    folder = Path(os.path.realpath(path.parent))
+    signed = {os.path.realpath(folder / out.path): out for out in outputs}
+    reports: dict[tuple[int, str], DisplayedFileReport] = {}
+    for ref in found.references:
+        status: Literal["signed", "modified", "unsigned", "remote", "outside"]
+        if ref.kind is Kind.LOCAL:
+            real = resolve_local(ref, path, root)
+            if real is None:
+                continue  # names no file: nothing is shown
+            out = signed.get(str(real))
+            status = "unsigned" if out is None else "signed" if out.status == "ok" else "modified"
+        elif ref.kind is Kind.REMOTE:
+            status = "remote"
+        elif ref.kind is Kind.OUTSIDE:
+            status = "outside"
+        else:
+            continue  # an attachment or a data: URL is inside the notebook: covered by its digest
+        reports.setdefault((ref.cell, ref.target), DisplayedFileReport(ref.cell, ref.target, status))
+    limits = [f"cell {limit.cell + 1}: {limit.reason}" for limit in found.limits]
+    if found.truncated:
+        limits.append("the notebook displays more files than are checked; the rest were not checked")
+    return list(reports.values()), limits
+
+
+def _shown_summary(shown: list[DisplayedFileReport]) -> str:
+    first = shown[0]
+    where = "outside the notebook's folder" if first.status == "outside" else "which is not signed"
+    more = f" (and {_plural(len(shown) - 1, 'other file')})" if len(shown) > 1 else ""
+    return f"cell {first.number} shows {first.path}, {where}{more}"
 
 
 def _merged_outputs(groups: list[list[OutputReport]]) -> list[OutputReport]:

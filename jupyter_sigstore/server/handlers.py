@@ -142,7 +142,8 @@ class VerifyHandler(_Base):
             return
         try:
             instance = self.sigstore.select_instance(self.get_query_argument("instance", None))
-            report = await asyncio.to_thread(_verify, real, effective["policy"], instance)
+            root = contents_root(self.contents_manager)
+            report = await asyncio.to_thread(_verify, real, effective["policy"], instance, root)
         except (NotebookError, TrustConfigError) as exc:
             result["error"] = _relative(str(exc), contents_root(self.contents_manager))
         except SigstoreNotebookError as exc:
@@ -154,10 +155,10 @@ class VerifyHandler(_Base):
         self.finish(json.dumps(result))
 
 
-def _verify(path: Path, policy: TrustPolicy | None, instance: Any) -> Any:
+def _verify(path: Path, policy: TrustPolicy | None, instance: Any, root: Path) -> Any:
     from .. import api
 
-    return api.verify(path, api.VerifyOptions(policy=policy, instance=instance))
+    return api.verify(path, api.VerifyOptions(policy=policy, instance=instance, root=root))
 
 
 def _relative(message: str, root: Path) -> str:
