@@ -58,9 +58,12 @@ EXCLUDED_NESTED_METADATA = {
     "papermill": frozenset({"start_time", "end_time", "duration", "status"}),
 }
 #: Notebook metadata outside the metadata digest: our own signatures (they cannot cover themselves),
-#: the kernel's self-description written when a kernel starts, and nbformat's conversion marker.
-#: ``widgets`` has a digest of its own (reported as widget state, not as metadata).
-EXCLUDED_NOTEBOOK_METADATA = frozenset({"sigstore", "language_info", "orig_nbformat", "widgets"})
+#: the kernel's self-description written when a kernel starts, and nbformat's conversion markers
+#: (its upgrade on load adds them, its reader and writer drop them). ``widgets`` has a digest of its
+#: own (reported as widget state, not as metadata).
+EXCLUDED_NOTEBOOK_METADATA = frozenset(
+    {"sigstore", "language_info", "orig_nbformat", "orig_nbformat_minor", "widgets"}
+)
 
 #: The kernelspec keys covered (the rest is rewritten from the installed kernel spec when it starts).
 KERNELSPEC_COVERED = frozenset({"name", "language"})
@@ -152,10 +155,12 @@ def _output(output: Any, where: str) -> dict[str, Any]:
 
 
 def _without(metadata: dict[str, Any], excluded: frozenset[str]) -> dict[str, Any]:
+    """Cell metadata without the excluded keys; a namespace object left empty is dropped too, so
+    ``"jupyter": {}`` equals no ``jupyter`` key (JupyterLab deletes it once a cell is unfolded)."""
     kept = {k: v for k, v in metadata.items() if k not in excluded}
     for namespace, keys in EXCLUDED_NESTED_METADATA.items():
         inner = kept.get(namespace)
-        if isinstance(inner, dict) and not keys.isdisjoint(inner):
+        if isinstance(inner, dict):
             rest = {k: v for k, v in inner.items() if k not in keys}
             if rest:
                 kept[namespace] = rest
