@@ -379,6 +379,7 @@ def add_excluded(nb: Notebook, rng: random.Random, value: Any) -> None:
     kernelspec = nb["metadata"].get("kernelspec")
     if isinstance(kernelspec, dict):
         kernelspec["display_name"] = value
+        kernelspec[rng.choice(["env", "argv", "metadata"])] = value
     for n, cell in enumerate(nb["cells"]):
         if rng.random() < 0.3:
             del cell["id"]

@@ -66,6 +66,7 @@ const EXCLUDED_NOTEBOOK_METADATA = new Set([
   'orig_nbformat_minor',
   'widgets'
 ]);
+const KERNELSPEC_COVERED = new Set(['name', 'language']);
 const CELL_TYPES = new Set(['code', 'markdown', 'raw']);
 const OUTPUT_TYPES = new Set([
   'stream',
@@ -428,10 +429,10 @@ export function canonicalMetadata(metadata: JsonObject): JsonObject {
     [...metadata].filter(([key]) => !EXCLUDED_NOTEBOOK_METADATA.has(key))
   );
   const kernelspec = out.get('kernelspec');
-  if (isObject(kernelspec) && kernelspec.has('display_name')) {
+  if (isObject(kernelspec)) {
     out.set(
       'kernelspec',
-      new Map([...kernelspec].filter(([key]) => key !== 'display_name'))
+      new Map([...kernelspec].filter(([key]) => KERNELSPEC_COVERED.has(key)))
     );
   }
   return out;

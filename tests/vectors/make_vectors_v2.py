@@ -376,9 +376,19 @@ def variants() -> dict[str, tuple[str, Mutation, Relation]]:
             set_in(("metadata", "kernelspec", "language"), "R"),
             METADATA,
         ),
-        "sens-kernelspec-other-key": (
-            "kernelspec keys other than display_name are covered",
+        "inv-kernelspec-other-key": (
+            "of kernelspec only name and language are covered",
             set_in(("metadata", "kernelspec", "env"), {"X": "1"}),
+            SAME,
+        ),
+        "sens-kernelspec-language-removed": (
+            "kernelspec.language is covered: removing it is a change",
+            delete(("metadata", "kernelspec", "language")),
+            METADATA,
+        ),
+        "sens-kernelspec-not-object": (
+            "a kernelspec that is not an object is covered as stored",
+            set_in(("metadata", "kernelspec"), "python3"),
             METADATA,
         ),
         "sens-title": ("notebook metadata is covered", set_in(("metadata", "title"), "Rain"), METADATA),
