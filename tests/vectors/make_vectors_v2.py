@@ -1079,6 +1079,10 @@ def build() -> dict[str, Vector]:
         "number-integer-4300-digits": Vector(
             "an integer of 4300 digits is read exactly", one_output_notebook("9" * 4300).encode()
         ),
+        "nesting-500": Vector(
+            "values nested 500 levels deep (the notebook object counted) are accepted",
+            one_output_notebook("[" * 494 + "]" * 494).encode(),
+        ),
         "strings": Vector(
             "string escaping and key order by code point",
             json.dumps(strings_notebook(), ensure_ascii=False).encode(),
