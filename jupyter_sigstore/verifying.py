@@ -7,7 +7,6 @@ cover the notebook as it is are history: the verdict comes from those that cover
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
@@ -153,27 +152,9 @@ def verify_bundle_text(
 
 def diff_cells(signed: Provenance, current: NotebookDigest) -> list[CellReport]:
     """Align signed and current cell digests; name each cell ok, modified, added or removed."""
-    old = [c.digest for c in signed.cells]
-    new = [c.digest for c in current.cells]
-    reports: list[CellReport] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            for i, j in zip(range(i1, i2), range(j1, j2), strict=False):
-                c = current.cells[j]
-                reports.append(CellReport(j, "ok", c.cell_type, c.cell_id, i))
-            continue
-        paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
-        for k in range(paired):
-            c = current.cells[j1 + k]
-            reports.append(CellReport(j1 + k, "modified", c.cell_type, c.cell_id, i1 + k))
-        for j in range(j1 + paired, j2):
-            c = current.cells[j]
-            reports.append(CellReport(j, "added", c.cell_type, c.cell_id, None))
-        for i in range(i1 + paired, i2):
-            s = signed.cells[i]
-            reports.append(CellReport(i, "removed", s.cell_type, s.cell_id, i))
-    return reports
+    from .celldiff import diff_cells as align_cells
+
+    return align_cells(signed.cells, current.cells)
 
 
 def _statement_json(payload: bytes) -> Any:
