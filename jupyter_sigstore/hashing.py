@@ -5,9 +5,13 @@ using the CPU's SHA instructions where present) releases the GIL while it hashes
 kernel read releases it too, so threads use every core without copying data between processes.
 Memory is ``jobs x chunk`` whatever the number or size of the files.
 
-A file is fingerprinted (size, mtime, inode) when it is opened and again after its last byte was
-read; any difference means it changed while it was being hashed, and hashing fails with
-:class:`FileChangedError` rather than produce a digest of bytes that never existed together.
+A file is fingerprinted (size, mtime, inode) when it is opened and again, through the same
+descriptor, after its last byte was read; any difference, or a byte count other than the size, means
+it changed while it was being hashed, and hashing fails with :class:`FileChangedError` rather than
+produce a digest of bytes that never existed together. A file smaller than :data:`CHUNK` is read in
+one call asking for a byte more than its size, so the count shows the end was reached (open, fstat,
+read, fstat, close); a bigger one, read over many calls, is also looked up by its path at the end,
+so that a file replaced or removed meanwhile is an error too.
 
 This module is deliberately light to import (no ``typing``, no ``concurrent.futures``; ``threading``
 and ``select`` only when used) so that ``jupyter-sigstore digest`` starts about as fast as
@@ -104,6 +108,13 @@ def _open_error(name: str, exc: OSError) -> OutputError:
     return OutputError(f"output {name} could not be read: {exc.strerror or exc}")
 
 
+def _changed(name: str) -> FileChangedError:
+    return FileChangedError(
+        f"output {name} changed while it was being hashed (size or modification time differ); "
+        "wait until whatever writes it has finished, then try again"
+    )
+
+
 def hash_file(
     path: str | os.PathLike[str],
     *,
@@ -128,15 +139,23 @@ def hash_file(
             raise OutputError(f"output {name} is a directory, not a file")
         if not _stat.S_ISREG(before.st_mode):
             raise OutputError(f"output {name} is not a regular file (a device, FIFO or socket)")
+        size = before.st_size
         h = hashlib.sha256()
-        if pipeline and before.st_size > BIG_FILE:
+        total = 0
+        if size < CHUNK:
+            # Asking for a byte more than the file holds: getting exactly its size reached the end.
+            data = os.read(fd, size + 1)
+            h.update(data)
+            total = len(data)
+            if progress is not None:
+                progress.advance(total)
+        in_one_read = size < CHUNK and total == size
+        if not in_one_read and pipeline and size > BIG_FILE:
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            total = _pipelined(fd, h, progress)
-        else:
-            if buffer is None:
-                buffer = bytearray(min(CHUNK, before.st_size + 1))
-            total = _serial(fd, h, buffer, progress)
+            total += _pipelined(fd, h, progress)
+        elif not in_one_read:  # CHUNK or more, or a small file whose size changed since fstat
+            total += _serial(fd, h, buffer if buffer is not None else bytearray(CHUNK), progress)
         if progress is not None:
             progress.file_done()
         after = os.fstat(fd)
@@ -146,21 +165,22 @@ def hash_file(
         raise _open_error(name, exc) from None
     finally:
         os.close(fd)
-    try:
-        now = os.stat(path)
-    except FileNotFoundError:
-        raise FileChangedError(
-            f"output {name} disappeared while it was being hashed; wait until whatever writes it "
-            "has finished, then try again"
-        ) from None
-    except OSError as exc:
-        raise _open_error(name, exc) from None
     first = _fingerprint(before)
-    if total != before.st_size or _fingerprint(after) != first or _fingerprint(now) != first:
-        raise FileChangedError(
-            f"output {name} changed while it was being hashed (size or modification time differ); "
-            "wait until whatever writes it has finished, then try again"
-        )
+    if total != size or _fingerprint(after) != first:
+        raise _changed(name)
+    if not in_one_read:
+        # Read over several calls: the path must still name the file that was read.
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            raise FileChangedError(
+                f"output {name} disappeared while it was being hashed; wait until whatever writes it "
+                "has finished, then try again"
+            ) from None
+        except OSError as exc:
+            raise _open_error(name, exc) from None
+        if _fingerprint(now) != first:
+            raise _changed(name)
     return FileHash(h.hexdigest(), total)
 
 

@@ -136,6 +136,66 @@ def test_file_replaced_or_removed_while_hashed(tmp_path: Path) -> None:
         hash_file(f, progress=_Meddler(f.unlink))
 
 
+def test_small_file_changing_while_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file smaller than a chunk is read in one call; a change is still caught."""
+    f = tmp_path / "small.csv"
+    _write(f, 4096)
+    before = f.stat().st_mtime_ns
+
+    def append() -> None:
+        with open(f, "ab") as fh:
+            fh.write(b"more")
+
+    def rewrite() -> None:
+        with open(f, "r+b") as fh:
+            fh.write(b"X")
+        os.utime(f, ns=(before + 10**9, before + 10**9))
+
+    with pytest.raises(FileChangedError, match="changed while it was being hashed"):
+        hash_file(f, progress=_Meddler(append))  # grew after the read
+    _write(f, 4096)
+    with pytest.raises(FileChangedError):
+        hash_file(f, progress=_Meddler(rewrite))  # rewritten in place after the read
+    real_fstat = os.fstat
+    for grow in (True, False):  # between the first fstat and the read: more or fewer bytes read
+        _write(f, 4096)
+
+        def fstat_then_change(fd: int, grow: bool = grow) -> os.stat_result:
+            st = real_fstat(fd)
+            if st.st_size == 4096:
+                with open(f, "r+b") as fh:
+                    if grow:
+                        fh.seek(0, os.SEEK_END)
+                        fh.write(b"grown")
+                    else:
+                        fh.truncate(100)
+            return st
+
+        monkeypatch.setattr(os, "fstat", fstat_then_change)
+        with pytest.raises(FileChangedError):
+            hash_file(f)
+        monkeypatch.setattr(os, "fstat", real_fstat)
+
+
+def test_small_file_costs_one_read_and_no_path_lookup_after_opening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    for name in ("open", "fstat", "read", "readv", "stat", "lstat", "close"):
+        real = getattr(os, name)
+
+        def counted(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            calls.append(_name)
+            return _real(*args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(os, name, counted)
+    for size in (0, 1, 4096, hashing.CHUNK - 1):
+        data = _write(tmp_path / "f", size)
+        calls.clear()
+        assert hash_file(tmp_path / "f") == FileHash(hashlib.sha256(data).hexdigest(), size)
+        assert calls == ["open", "fstat", "read", "fstat", "close"], size
+
+
 def test_first_error_is_raised_in_path_order(tmp_path: Path) -> None:
     good = tmp_path / "good"
     good.write_text("ok")
