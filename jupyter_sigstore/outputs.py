@@ -341,13 +341,14 @@ def hash_outputs(
 def enumerate_rules(
     notebook: Path, rules: OutputRules, *, allow_outside: bool = False
 ) -> tuple[dict[str, OutputFile], list[tuple[str, str]]]:
-    """The files the recorded rules select today (sizes not looked up), and problems found (links
-    leading outside)."""
+    """The files the recorded rules select today (sizes not looked up), and what else was met, each
+    as (name, why): links leading outside, links not followed, special files, folders that cannot
+    be listed (their names end in ``/``), and a walk stopped at :data:`~.walking.MAX_ENTRIES`."""
     nb_real = notebook.resolve()
     root = nb_real.parent
     matcher = ExcludeMatcher(rules.exclude)
     found: dict[str, OutputFile] = {}
-    problems: list[tuple[str, str]] = []
+    problems: dict[str, str] = {}
     for spec in rules.include:
         if spec.kind == "directory":
             top_name = "" if spec.path == "." else spec.path
@@ -370,8 +371,9 @@ def enumerate_rules(
         walk.walk(str(top), top_name, GlobPattern(segments) if segments else None)
         for f in walk.found():
             found.setdefault(f.name, f)
-        problems += walk.problems
-    return found, problems
+        for name, why in (*walk.problems, *walk.skipped):
+            problems.setdefault(name, why)
+    return found, sorted(problems.items())
 
 
 def check_outputs(
@@ -383,8 +385,9 @@ def check_outputs(
     jobs: int | None = None,
     progress: bool = False,
 ) -> list[OutputReport]:
-    """Recompute each signed output's digest and compare; with ``rules``, also name files that
-    appeared since signing in signed directories or patterns as ``added``."""
+    """Recompute each signed output's digest and compare; with ``rules``, also name as ``added``
+    the files that appeared since signing in signed directories or patterns, and, with the reason
+    they were not checked, the links, special files and unreadable folders found there."""
     from .report import OutputReport
 
     root = notebook.resolve().parent

@@ -3,17 +3,20 @@
 A pattern has ``*``, ``?`` and ``[...]`` within one path segment and ``**`` for any number of
 folders; like :mod:`glob`, wildcards do not match names that start with a dot. Symbolic links met
 while walking are skipped unless ``follow_symlinks`` is set, and even then never lead outside the
-walk's boundary; a link loop is not followed twice.
+walk's boundary. Every real folder is listed once, whatever links lead to it (loops included), and
+a walk looks at no more than :data:`MAX_ENTRIES` entries.
 
 :mod:`outputs` builds signing and verification on this; ``jupyter-sigstore digest`` uses
-:func:`expand_paths`. Only :mod:`os` and :mod:`stat` are imported at load time (``re`` when a
+:func:`expand_paths`. Only small standard modules are imported at load time (``re`` when a
 pattern needs it, ``pathspec`` for custom exclude rules), so that ``digest`` starts fast.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import stat as _stat
+from itertools import islice
 
 from .errors import OutputError, UsageError
 
@@ -209,14 +212,43 @@ def _not_utf8(name: str) -> bool:
     return False
 
 
+LINK_NOT_FOLLOWED = "symbolic link, not followed"
+MAX_ENTRIES = 5_000_000
+"""How many directory entries (files, folders, links) one walk looks at before it stops with an
+error: the most work a hostile folder can cause. Raise it to sign bigger folders."""
+
+# A folder waiting to be listed: (symbolic links followed to reach it, its name, a tie-break,
+# its path, the glob state (None once everything below is included), its (device, inode)).
+_Folder = tuple[int, str, int, str, "frozenset[int] | None", tuple[int, int]]
+
+
+def _special_kind(mode: int) -> str:
+    if _stat.S_ISFIFO(mode):
+        return "FIFO, not a regular file"
+    if _stat.S_ISSOCK(mode):
+        return "socket, not a regular file"
+    if _stat.S_ISCHR(mode) or _stat.S_ISBLK(mode):
+        return "device, not a regular file"
+    return "not a regular file"
+
+
 class Walk:
     """Enumerates regular files under directories with excludes, symlink rules and patterns.
 
     Found files collect in :attr:`files` (name: (path, size)); :meth:`found` lists them. With
-    ``sizes=False`` regular files are not
-    stat'ed (the directory listing says what each entry is) and their size is -1: hashing learns
-    the size anyway, so only a progress bar needs them beforehand. ``strict`` raises on the first
-    problem (a link leading outside, an unreadable folder); otherwise problems are collected.
+    ``sizes=False`` regular files are not stat'ed (the directory listing says what each entry is)
+    and their size is -1: hashing learns the size anyway, so only a progress bar needs them
+    beforehand. ``strict`` raises on the first problem (a link leading outside, an unreadable
+    folder, too many entries); otherwise problems collect in :attr:`problems` as (name, message),
+    a folder's name ending in ``/``.
+
+    Each real folder (device and inode) is listed once however many links lead to it, so the work
+    is bounded by the folders and files that exist, and at most ``max_entries`` (default
+    :data:`MAX_ENTRIES`) entries are looked at. A folder reached several ways is named by the way
+    through the fewest symbolic links, then by the first name in code-point order, so the same
+    tree gives the same names at signing and at verification. Links not followed and special
+    files (FIFOs, sockets, devices) that the rules would take are listed in :attr:`skipped` as
+    (name, why).
     """
 
     def __init__(
@@ -228,6 +260,7 @@ class Walk:
         skip: frozenset[str] = frozenset(),
         strict: bool = True,
         sizes: bool = True,
+        max_entries: int | None = None,
     ) -> None:
         self.matcher = matcher
         self.follow = follow_symlinks
@@ -235,11 +268,16 @@ class Walk:
         self.skip = skip
         self.strict = strict
         self.sizes = sizes
+        self.max_entries = MAX_ENTRIES if max_entries is None else max_entries
         self.files: dict[str, tuple[str, int]] = {}
         self.problems: list[tuple[str, str]] = []
-        self.skipped_links = 0
-        self.skipped_special = 0
-        self.loops = 0
+        self.skipped: list[tuple[str, str]] = []
+        self.revisits = 0  # links to folders walked already (a loop, or two ways to one folder)
+        self.folders_listed = 0
+        self.entries_seen = 0
+        self.stopped = False  # the entry limit was reached
+        self._walked: set[tuple[int, int]] = set()
+        self._queued = 0
 
     def _problem(self, name: str, message: str, exc: type[Exception] = UsageError) -> None:
         if self.strict:
@@ -256,21 +294,16 @@ class Walk:
             top_st = os.stat(top)
         except OSError:
             return
-        start_state = pattern.start() if pattern is not None else frozenset()
-        # (path, name, glob state or None once everything below is included, ancestors)
-        stack: list[tuple[str, str, frozenset[int] | None, tuple[tuple[int, int], ...]]] = [
-            (top, top_name, start_state if pattern is not None else None, ((top_st.st_dev, top_st.st_ino),))
-        ]
-        while stack:
-            path, name, state, ancestors = stack.pop()
-            try:
-                with os.scandir(path) as it:
-                    entries = list(it)
-            except OSError as exc:
-                if self.strict:
-                    reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
-                    raise OutputError(f"output folder {name or '.'} cannot be listed ({reason})") from None
+        start = pattern.start() if pattern is not None else None
+        queue: list[_Folder] = [(0, top_name, self._queued, top, start, (top_st.st_dev, top_st.st_ino))]
+        self._queued += 1
+        while queue and not self.stopped:
+            links, name, _, path, state, key = heapq.heappop(queue)
+            if key in self._walked:
+                self.revisits += 1
                 continue
+            self._walked.add(key)
+            entries = self._list(path, name)
             prefix = name + "/" if name else ""
             skip, excluded = self.skip, self.matcher.excluded
             for entry in entries:
@@ -285,7 +318,31 @@ class Walk:
                     if not excluded(child, False, base):
                         self._add_file(child, entry)
                     continue
-                self._entry(entry, child, state, ancestors, pattern, stack)
+                self._entry(entry, child, state, links, pattern, queue)
+
+    def _list(self, path: str, name: str) -> list[os.DirEntry[str]]:
+        """A folder's entries, counted against the limit (none if it cannot be listed)."""
+        shown = f"{name}/" if name else "./"
+        room = self.max_entries - self.entries_seen
+        try:
+            with os.scandir(path) as it:
+                entries = list(islice(it, room + 1))
+        except OSError as exc:
+            reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
+            self._problem(shown, f"output folder {name or '.'} cannot be listed ({reason})", OutputError)
+            return []
+        self.folders_listed += 1
+        self.entries_seen += len(entries)
+        if len(entries) > room:
+            self.stopped = True
+            self._problem(
+                shown,
+                f"walk stopped in {shown}: more than {self.max_entries:,} files, folders and links; "
+                "exclude what need not be signed",
+                OutputError,
+            )
+            return []
+        return entries
 
     def found(self, prefix: str = "") -> list[OutputFile]:
         """The files found, in name order, each name with ``prefix`` in front."""
@@ -298,9 +355,9 @@ class Walk:
         entry: os.DirEntry[str],
         child: str,
         state: frozenset[int] | None,
-        ancestors: tuple[tuple[int, int], ...],
+        links: int,
         pattern: GlobPattern | None,
-        stack: list[tuple[str, str, frozenset[int] | None, tuple[tuple[int, int], ...]]],
+        queue: list[_Folder],
     ) -> None:
         if child in self.skip:
             return
@@ -310,18 +367,10 @@ class Walk:
             return
         st: os.stat_result | None = None
         try:
-            if entry.is_symlink():
-                if not self.follow:
-                    self.skipped_links += 1
-                    return
-                real = os.path.realpath(entry.path)
-                if not self._within(real):
-                    self._problem(
-                        child,
-                        f"output {child} is a symbolic link to {real}, outside {self.boundary}; "
-                        "exclude it or replace it with the file",
-                    )
-                    return
+            is_link = entry.is_symlink()
+            if is_link and not self.follow:
+                is_dir = is_file = False  # a link is not walked into, like git does
+            elif is_link:
                 try:
                     st = os.stat(entry.path)
                 except FileNotFoundError:
@@ -353,16 +402,40 @@ class Walk:
             except OSError:
                 return
             key = (st.st_dev, st.st_ino)
-            if key in ancestors:
-                self.loops += 1
+            if key in self._walked:
+                self.revisits += 1
                 return
-            stack.append((entry.path, child, child_state, (*ancestors, key)))
+            if is_link and self._leads_outside(entry, child):
+                return
+            heapq.heappush(
+                queue, (links + 1 if is_link else links, child, self._queued, entry.path, child_state, key)
+            )
+            self._queued += 1
         elif not included:
+            return
+        elif is_link and not self.follow:
+            self.skipped.append((child, LINK_NOT_FOLLOWED))
+        elif is_link and self._leads_outside(entry, child):
             return
         elif is_file:
             self._add_file(child, entry, st)
         else:
-            self.skipped_special += 1
+            try:
+                mode = (st or entry.stat(follow_symlinks=False)).st_mode
+            except OSError:
+                return
+            self.skipped.append((child, _special_kind(mode)))
+
+    def _leads_outside(self, entry: os.DirEntry[str], child: str) -> bool:
+        real = os.path.realpath(entry.path)
+        if self._within(real):
+            return False
+        self._problem(
+            child,
+            f"output {child} is a symbolic link to {real}, outside {self.boundary}; "
+            "exclude it or replace it with the file",
+        )
+        return True
 
     def _add_file(self, child: str, entry: os.DirEntry[str], st: os.stat_result | None = None) -> None:
         size = -1
@@ -376,15 +449,19 @@ class Walk:
     def notes(self, where: str) -> list[str]:
         """Human notes about what the walk left out."""
         notes = []
-        if self.skipped_links:
+        links = sum(1 for _, why in self.skipped if why == LINK_NOT_FOLLOWED)
+        if links:
             notes.append(
-                f"skipped {self.skipped_links} symbolic link(s) in {where} "
+                f"skipped {links} symbolic link(s) in {where} "
                 "(pass --follow-symlinks to include what they point to)"
             )
-        if self.skipped_special:
-            notes.append(f"skipped {self.skipped_special} device(s), FIFO(s) or socket(s) in {where}")
-        if self.loops:
-            notes.append(f"did not follow {self.loops} symbolic-link loop(s) in {where}")
+        if len(self.skipped) > links:
+            notes.append(f"skipped {len(self.skipped) - links} device(s), FIFO(s) or socket(s) in {where}")
+        if self.revisits:
+            notes.append(
+                f"did not walk {self.revisits} folder(s) again in {where}, reached a second time "
+                "through a symbolic link (or a link loop)"
+            )
         return notes
 
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jupyter_sigstore import api, hashing
+from jupyter_sigstore import api, hashing, walking
 from jupyter_sigstore.canonical import notebook_digest
 from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import BundleError, OutputError, UsageError
@@ -288,6 +288,163 @@ def test_unreadable_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> No
         select_outputs(project / "nb.ipynb", ["data"])
 
 
+# --- bounded walks and what they skip (issue 11.9) --------------------------------------------
+
+
+def _link_dag(folder: Path, levels: int) -> None:
+    """``levels`` folders, each holding two links to the next: 2**levels paths lead to the last."""
+    for k in range(levels + 1):
+        (folder / f"l{k:02d}").mkdir(parents=True)
+    for k in range(levels):
+        for link in ("a", "b"):
+            os.symlink(f"../l{k + 1:02d}", folder / f"l{k:02d}" / link)
+    (folder / f"l{levels:02d}" / "leaf.csv").write_text("leaf")
+
+
+def _count_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def counting(path: Any = ".") -> Any:
+        listed.append(os.fsdecode(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting)
+    return listed
+
+
+def test_symlink_dag_is_walked_once_per_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attack: 24 levels of two links each make 2**24 paths; each real folder is listed once."""
+    nb = project / "nb.ipynb"
+    options = OutputOptions(follow_symlinks=True)
+    sel = select_outputs(nb, ["data"], options=options)
+    signed = tuple(hash_outputs(sel.files))
+    levels = 24
+    _link_dag(project / "dag", levels)
+    os.symlink("../dag/l00", project / "data" / "entry")
+    leaf = "data/entry/" + "a/" * levels + "leaf.csv"  # fewest links, then the first name
+
+    listed = _count_listings(monkeypatch)
+    reports = check_outputs(nb, signed, rules=sel.rules)
+    assert len(listed) == len(set(listed)) <= levels + 10  # data, deep, cache and one per level
+    assert [(r.path, r.status) for r in reports if r.status != "ok"] == [(leaf, "added")]
+
+    listed.clear()
+    chosen = select_outputs(nb, ["data"], options=options)
+    assert len(listed) <= levels + 10
+    assert [f.name for f in chosen.files if f.name.endswith("leaf.csv")] == [leaf]
+    assert any("did not walk 24 folder(s) again" in note for note in chosen.notes)
+
+    listed.clear()  # digest's walk, from the project: the real path of each level wins
+    files, _ = expand_paths(["."], follow_symlinks=True)
+    assert len(listed) <= 2 * levels + 10
+    assert [f.name for f in files if f.name.endswith("leaf.csv")] == [f"dag/l{levels}/leaf.csv"]
+
+    listed.clear()  # a pattern walks the same way
+    files, _ = expand_paths(["**/leaf.csv"], follow_symlinks=True)
+    assert len(listed) <= 2 * levels + 10 and [f.name for f in files] == [f"dag/l{levels}/leaf.csv"]
+
+
+def test_a_folder_reached_twice_is_named_one_way(project: Path) -> None:
+    nb = project / "nb.ipynb"
+    os.symlink("deep", project / "data" / "aa")  # before "deep" by name, but through a link
+    os.symlink("../figures", project / "data" / "figs2")
+    os.symlink("../figures", project / "data" / "figs")
+    options = OutputOptions(follow_symlinks=True)
+    sel = select_outputs(nb, ["data"], options=options)
+    names = [f.name for f in sel.files]
+    assert "data/deep/x.bin" in names and not any(n.startswith("data/aa") for n in names)
+    assert "data/figs/a.png" in names and not any(n.startswith("data/figs2") for n in names)
+    whole = [f.name for f in select_outputs(nb, ["."], options=options).files]
+    assert "figures/a.png" in whole and not any(n.startswith("data/figs") for n in whole)
+    # verification walks the same tree the same way: nothing added, nothing missing
+    for specs in (["data"], ["."]):
+        sel = select_outputs(nb, specs, options=options)
+        assert {r.status for r in check_outputs(nb, tuple(hash_outputs(sel.files)), rules=sel.rules)} == {
+            "ok"
+        }
+
+
+def test_links_and_special_files_in_a_signed_folder_are_named(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    nb = project / "nb.ipynb"
+    for follow in (False, True):
+        options = OutputOptions(follow_symlinks=follow, exclude=("cache/",))
+        sel = select_outputs(nb, ["data", "figures/*.png"], options=options, base=project)
+        signed = tuple(hash_outputs(sel.files))
+        os.symlink("../results.csv", project / "data" / "link.csv")
+        os.mkfifo(project / "data" / "deep" / "pipe")
+        monkeypatch.chdir(project / "figures")  # a socket's path must be short
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind("sock.png")
+            os.mkfifo("pipe.txt")  # not matched by the signed pattern: not named
+            os.mkfifo(project / "data" / "cache" / "pipe")  # excluded by the signed rules: not named
+            reports = {r.path: r for r in check_outputs(nb, signed, rules=sel.rules)}
+        assert {path: (r.status, r.error) for path, r in reports.items() if r.status != "ok"} == {
+            "data/deep/pipe": ("added", "FIFO, not a regular file"),
+            "data/link.csv": ("added", "not in the signature" if follow else "symbolic link, not followed"),
+            "figures/sock.png": ("added", "socket, not a regular file"),
+        }
+        for path in (
+            "data/link.csv",
+            "data/deep/pipe",
+            "figures/sock.png",
+            "figures/pipe.txt",
+            "data/cache/pipe",
+        ):
+            os.unlink(project / path)
+
+
+def test_walks_stop_at_the_entry_limit(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = project / "nb.ipynb"
+    sel = select_outputs(nb, ["data"])
+    signed = tuple(hash_outputs(sel.files))
+    monkeypatch.setattr(walking, "MAX_ENTRIES", 4)  # data/ alone holds 9 entries
+    with pytest.raises(OutputError, match="walk stopped in data/: more than 4 files, folders and links"):
+        select_outputs(nb, ["data"])
+    with pytest.raises(OutputError, match="more than 4"):
+        expand_paths(["data"])
+    reports = [r for r in check_outputs(nb, signed, rules=sel.rules) if r.status != "ok"]
+    assert [(r.path, r.status) for r in reports] == [("data/", "added")]
+    assert "walk stopped" in (reports[0].error or "")
+    walk = walking.Walk(
+        ExcludeMatcher(DEFAULT_EXCLUDES), follow_symlinks=False, boundary=None, max_entries=20
+    )
+    walk.walk(str(project), "")
+    assert walk.entries_seen <= 20 and walk.files
+
+
+def test_unlistable_folder_is_named_at_verification(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = project / "nb.ipynb"
+    sel = select_outputs(nb, ["data"])
+    signed = tuple(hash_outputs(sel.files))
+    locked = project / "data" / "deep"
+    real_scandir = os.scandir
+
+    def refusing(path: Any = ".") -> Any:
+        if Path(os.fsdecode(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    reports = [r for r in check_outputs(nb, signed, rules=sel.rules) if r.status != "ok"]
+    assert [(r.path, r.status, r.error) for r in reports] == [
+        ("data/deep/", "added", "output folder data/deep cannot be listed (permission denied)")
+    ]
+
+
+def test_an_excluded_link_leading_outside_is_not_an_error(project: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("s")
+    os.symlink(tmp_path / "secret", project / "data" / "escape.txt")
+    options = OutputOptions(follow_symlinks=True, exclude=("escape.txt",))
+    sel = select_outputs(project / "nb.ipynb", ["data"], options=options)
+    assert "data/escape.txt" not in [f.name for f in sel.files]
+
+
+@pytest.mark.slow
 def test_hundred_thousand_empty_files(tmp_path: Path) -> None:
     root = tmp_path / "many"
     for d in range(100):
@@ -511,10 +668,12 @@ def test_output_changing_while_signing_writes_nothing(
     calls: list[object] = []
     monkeypatch.setattr(signer, "sign_statement", lambda st: calls.append(st) or "{}")
     real_serial = hashing._serial
+    big = b"p" * (hashing.CHUNK + 1)  # read in chunks (a smaller file is read in one call)
+    (project / "data/part-1.parquet").write_bytes(big)
 
     def writer_interferes(fd: int, h: Any, buffer: bytearray, progress: Any) -> int:
         n = real_serial(fd, h, buffer, progress)
-        if os.fstat(fd).st_size == len(b"p1"):
+        if os.fstat(fd).st_size == len(big):
             with open(project / "data/part-1.parquet", "ab") as other:
                 other.write(b"+")  # a process still writing its output
         return n
