@@ -57,7 +57,10 @@ def align(old: Sequence[Hashable], new: Sequence[Hashable]) -> list[tuple[int, i
         if i1 == i2 or j1 == j2 or size > budget:
             continue  # one side is empty, or the budget is spent: what is left is paired in order
         budget -= size
-        for i, j in _unique_anchors(old, i1, i2, new, j1, j2):
+        anchors = _unique_anchors(old, i1, i2, new, j1, j2)
+        if not anchors:
+            continue  # paired in order
+        for i, j in anchors:
             matches.append((i, j))
             gaps.append((i1, i, j1, j))
             i1, j1 = i + 1, j + 1

@@ -258,9 +258,27 @@ def worst_cases() -> dict[str, tuple[list[str], list[str]]]:
 def test_work_is_linear_in_the_number_of_cells(case: str) -> None:
     old, new = worst_cases()[case]
     reads = reads_to_align(old, new)
-    # first pass about 4 reads a cell, further passes at most celldiff.WORK_PER_CELL more, ends trimmed
-    # at 2 reads a match: 20 a cell is generous. difflib's alignment read billions on some of these.
-    assert reads <= 20 * (len(old) + len(new)), reads
+    # Ends trimmed at 2 reads a match; a search for anchors reads its gap twice, and gaps never
+    # overlap except where anchors were found. difflib's alignment made billions of steps on some.
+    assert reads <= 5 * (len(old) + len(new)), reads
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=st.lists(DIGESTS, max_size=40), new=st.lists(DIGESTS, max_size=40))
+def test_every_gap_is_searched_once(old: list[str], new: list[str]) -> None:
+    searches: list[int] = []
+    real = celldiff._unique_anchors
+
+    def counted(*args: object) -> list[tuple[int, int]]:
+        found = real(*args)  # type: ignore[arg-type]
+        searches.append(len(found))
+        return found
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(celldiff, "_unique_anchors", counted)
+        align(old, new)
+    # a search that finds nothing ends its gap; one that finds k anchors opens k + 1 gaps
+    assert len(searches) <= 1 + sum(k + 1 for k in searches if k)
 
 
 def test_budget_spent_leaves_the_rest_paired_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
