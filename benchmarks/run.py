@@ -1,7 +1,8 @@
 """Benchmarks for hashing and signing data outputs, each against a baseline measured in the same run.
 
     .venv/bin/python benchmarks/run.py            # the full set (2 GiB file, 5,000 files, signing
-                                                  # 1,000 outputs, verifying 5,000)
+                                                  # 1,000 outputs, verifying 5,000, 100,000 small
+                                                  # files, 20,000 cells)
     .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a smoke run
 
 Prints the machine, every timing (best of --repeat runs, runs of the two sides interleaved so that
@@ -405,6 +406,132 @@ def bench_verify(workdir: Path, count: int, size: int, repeat: int, ours: str) -
     return {"verify_outputs_s": extra, "verify_outputs_vs_digest": extra / digest}
 
 
+def bench_small_files(workdir: Path, count: int, repeat: int, ours: str) -> dict[str, float]:
+    print(
+        f"\n[5] {count:,} files of 4 KiB: `jupyter-sigstore digest DIR` vs one serial "
+        "`openssl dgst -sha256` (fed by xargs)"
+    )
+    folder = workdir / "small"
+    folder.mkdir()
+    block = os.urandom(4096)
+    names = []
+    for i in range(count):
+        name = f"part-{i:06d}.bin"
+        (folder / name).write_bytes(block[i % 251 :] + block[: i % 251])
+        names.append(name)
+    warm([folder / n for n in names])
+    listing = "\0".join(names).encode()
+    ssl_cmd = ["xargs", "-0", "openssl", "dgst", "-sha256"]  # one openssl at a time, as few as fit
+    our_cmd = [ours, "digest", "."]
+    assert parse_openssl(run(ssl_cmd, cwd=folder, input=listing)[1]) == parse_ours(
+        run(our_cmd, cwd=folder)[1]
+    ), "digests differ from openssl's"
+    runs = run_interleaved(
+        repeat,
+        {
+            "openssl dgst -sha256 (serial)": lambda: run(ssl_cmd, cwd=folder, input=listing)[0],
+            "jupyter-sigstore digest": lambda: run(our_cmd, cwd=folder)[0],
+        },
+    )
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    ratio = medians["openssl dgst -sha256 (serial)"] / medians["jupyter-sigstore digest"]
+    print(
+        f"    medians: openssl {medians['openssl dgst -sha256 (serial)']:.3f} s, "
+        f"ours {medians['jupyter-sigstore digest']:.3f} s; ratio (openssl/ours): {ratio:.2f}x   "
+        "[target >= 1.0x]"
+    )
+    shutil.rmtree(folder)
+    return {"small_ratio_openssl_median": ratio}
+
+
+def _cells_notebook(sources: Sequence[str]) -> dict[str, object]:
+    cells = [
+        {
+            "cell_type": "code",
+            "id": f"c{k}",
+            "metadata": {},
+            "execution_count": None,
+            "source": src,
+            "outputs": [],
+        }
+        for k, src in enumerate(sources)
+    ]
+    return {**NOTEBOOK, "cells": cells}
+
+
+def bench_cells(workdir: Path, count: int, repeat: int, ours: str) -> dict[str, float]:
+    print(f"\n[6] verifying {count:,} identical cells vs {count:,} distinct ones (the cell alignment)")
+    from jupyter_sigstore.celldiff import align
+    from jupyter_sigstore.testing import LocalSigstore
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "xdg-cache"), XDG_DATA_HOME=str(workdir / "xdg-data"))
+    project = workdir / "cells-project"
+    project.mkdir()
+    kinds = {"identical": ["x = 1"] * count, "distinct": [f"x = {k}" for k in range(count)]}
+    with LocalSigstore(rekor_version=1) as inst:
+        trust = str(inst.write_trust_config(workdir / "cells_trust_config.json"))
+        for kind, sources in kinds.items():
+            (project / f"{kind}.ipynb").write_text(json.dumps(_cells_notebook(sources)))
+            token = inst.mint_token("alice@example.com")
+            run(
+                [ours, "sign", f"{kind}.ipynb", "--trust-config", trust, "--identity-token", token],
+                cwd=project,
+                env=env,
+            )
+            # the same notebook after an edit at each end, which leaves no common first or last cell
+            signed = json.loads((project / f"{kind}.ipynb").read_text())
+            signed["cells"] = _cells_notebook(["y = 0", *sources[:-1], "z = 0"])["cells"]
+            (project / f"{kind}-edited.ipynb").write_text(json.dumps(signed))
+        policy = [
+            "--trust-config",
+            trust,
+            "--cert-identity",
+            "alice@example.com",
+            "--cert-oidc-issuer",
+            inst.issuer_url,
+        ]
+
+        def verify(name: str, expect: int) -> Callable[[], float]:
+            def once() -> float:
+                start = time.perf_counter()
+                proc = subprocess.run(
+                    [ours, "verify", name, *policy], cwd=project, env=env, capture_output=True
+                )
+                elapsed = time.perf_counter() - start
+                if proc.returncode != expect:
+                    raise RuntimeError(f"verify {name} exited {proc.returncode}: {proc.stdout[:300]!r}")
+                return elapsed
+
+            return once
+
+        runs = run_interleaved(
+            repeat,
+            {
+                f"verify {kind}{edit}": verify(f"{kind}{edit}.ipynb", 1 if edit else 0)
+                for kind in kinds
+                for edit in ("", "-edited")
+            },
+        )
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    result = {
+        "cells_identical_vs_distinct": medians["verify identical"] / medians["verify distinct"],
+        "cells_edited_identical_vs_distinct": medians["verify identical-edited"]
+        / medians["verify distinct-edited"],
+    }
+    unchanged, edited = result["cells_identical_vs_distinct"], result["cells_edited_identical_vs_distinct"]
+    print(
+        f"    ratio of the medians, identical/distinct: unchanged {unchanged:.2f}x, edited {edited:.2f}x"
+        "   [target <= 1.2x]"
+    )
+    for kind, sources in kinds.items():
+        digests = [str(hash(s)) for s in sources]
+        start = time.perf_counter()
+        align(digests, ["y", *digests[:-1], "z"])
+        print(f"    alignment alone, {kind} edited: {1000 * (time.perf_counter() - start):.1f} ms")
+    shutil.rmtree(project)
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -413,9 +540,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--big-gib", type=float, help="size of the single big file (default 2)")
     parser.add_argument("--files", type=int, help="number of 256 KiB files (default 5000)")
     parser.add_argument("--sign-outputs", type=int, help="outputs to sign (default 1000)")
+    parser.add_argument("--small-files", type=int, help="number of 4 KiB files (default 100000)")
+    parser.add_argument("--cells", type=int, help="cells in the alignment notebooks (default 20000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender (best is kept)")
     parser.add_argument(
-        "--only", choices=["big", "many", "sign", "verify"], action="append", help="run only these"
+        "--only",
+        choices=["big", "many", "sign", "verify", "small", "cells"],
+        action="append",
+        help="run only these",
     )
     parser.add_argument("--model-signing-python", metavar="PYTHON", help="an interpreter with model_signing")
     parser.add_argument("--workdir", help="parent folder for the temporary files (default: system temp)")
@@ -423,7 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     big = args.big_gib if args.big_gib is not None else (0.25 if args.quick else 2.0)
     files = args.files or (500 if args.quick else 5000)
     sign_outputs = args.sign_outputs or (100 if args.quick else 1000)
-    only = set(args.only or ["big", "many", "sign", "verify"])
+    small_files = args.small_files or (5000 if args.quick else 100_000)
+    cells = args.cells or (2000 if args.quick else 20_000)
+    only = set(args.only or ["big", "many", "sign", "verify", "small", "cells"])
     ours = _tool("jupyter-sigstore")
     # Measure the package as installed packages run: with bytecode. (pip compiles .pyc files on
     # install; an editable checkout under PYTHONDONTWRITEBYTECODE=1 would recompile at every start.)
@@ -445,6 +579,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results |= bench_signing(workdir, sign_outputs, args.repeat, ours)
         if "verify" in only:
             results |= bench_verify(workdir, files, 256 * 1024, args.repeat, ours)
+        if "small" in only:
+            results |= bench_small_files(workdir, small_files, args.repeat, ours)
+        if "cells" in only:
+            results |= bench_cells(workdir, cells, args.repeat, ours)
     print("\nsummary:", json.dumps({k: round(v, 2) for k, v in results.items()}))
     return 0
 
