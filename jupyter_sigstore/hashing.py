@@ -20,6 +20,7 @@ and ``select`` only when used) so that ``jupyter-sigstore digest`` starts about 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import stat as _stat
@@ -135,20 +136,21 @@ def hash_file(
         raise _open_error(name, exc) from None
     try:
         before = os.fstat(fd)
-        if _stat.S_ISDIR(before.st_mode):
-            raise OutputError(f"output {name} is a directory, not a file")
         if not _stat.S_ISREG(before.st_mode):
+            if _stat.S_ISDIR(before.st_mode):
+                raise OutputError(f"output {name} is a directory, not a file")
             raise OutputError(f"output {name} is not a regular file (a device, FIFO or socket)")
         size = before.st_size
-        h = hashlib.sha256()
-        total = 0
         if size < CHUNK:
             # Asking for a byte more than the file holds: getting exactly its size reached the end.
             data = os.read(fd, size + 1)
-            h.update(data)
+            h = hashlib.sha256(data)
             total = len(data)
             if progress is not None:
                 progress.advance(total)
+        else:
+            h = hashlib.sha256()
+            total = 0
         in_one_read = size < CHUNK and total == size
         if not in_one_read and pipeline and size > BIG_FILE:
             if hasattr(os, "posix_fadvise"):
@@ -429,7 +431,7 @@ def _child(
                 h = hash_file(
                     paths[i], name=names[i] if names is not None else None, buffer=buf, progress=report
                 )
-                lines.append(f"{i}\tok\t{h.sha256}\t{h.size}\n")
+                lines.append(f"{i}\tok\t{h[0]}\t{h[1]}\n")
             except FileChangedError as exc:
                 lines.append(f"{i}\tchanged\t{_escape(str(exc))}\n")
             except OutputError as exc:
@@ -483,12 +485,15 @@ def _hash_forked(
     results: list[FileHash | OutputError | None] = [None] * n
     children: dict[int, int] = {}  # report pipe's read end -> pid
     work_r, work_w = os.pipe()
+    collecting = gc.isenabled()
+    gc.disable()  # meanwhile this process only gathers results, one object each: no cycles to find
     try:
         for _ in range(min(jobs, len(batches))):
             read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker: hash, report, and leave without running the parent's cleanup
                 code = 0
+                gc.disable()  # it makes no garbage cycles; collecting would copy the parent's pages
                 try:
                     os.close(read_end)
                     os.close(work_w)
@@ -529,7 +534,14 @@ def _hash_forked(
                     continue
                 *complete, partial[fd] = (partial[fd] + chunk).split(b"\n")
                 for line in complete:
-                    _record(line, results, progress)
+                    index, kind, rest = line.split(b"\t", 2)
+                    if kind != b"ok":
+                        _record(int(index), kind, rest, results, progress)
+                        continue
+                    sha256, size = rest.split(b"\t")
+                    results[int(index)] = FileHash(sha256.decode(), int(size))
+                    if progress is not None:
+                        progress.file_done()
     except BaseException:
         import contextlib
         import signal
@@ -545,6 +557,8 @@ def _hash_forked(
         for fd, pid in children.items():
             os.close(fd)
             os.waitpid(pid, 0)
+        if collecting:
+            gc.enable()
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:
         raise OutputError(f"hashing worker failed before finishing {len(missing)} file(s)")
@@ -555,20 +569,20 @@ def _hash_forked(
     return results  # type: ignore[return-value]
 
 
-def _record(line: bytes, results: list[FileHash | OutputError | None], progress: Progress | None) -> None:
-    index, kind, *rest = line.decode("utf-8", "surrogateescape").split("\t")
-    if kind == "bytes":
+def _record(
+    index: int,
+    kind: bytes,
+    rest: bytes,
+    results: list[FileHash | OutputError | None],
+    progress: Progress | None,
+) -> None:
+    """A worker's line other than a digest: bytes hashed so far, or a file's error."""
+    if kind == b"bytes":
         if progress is not None:
-            progress.advance(int(rest[0]))
+            progress.advance(int(rest))
         return
-    i = int(index)
-    if kind == "ok":
-        results[i] = FileHash(rest[0], int(rest[1]))
-        if progress is not None:
-            progress.file_done()
-    else:
-        cls = FileChangedError if kind == "changed" else OutputError
-        results[i] = cls(_unescape(rest[0]))
+    cls = FileChangedError if kind == b"changed" else OutputError
+    results[index] = cls(_unescape(rest.decode("utf-8", "surrogateescape")))
 
 
 def _human(nbytes: float) -> str:

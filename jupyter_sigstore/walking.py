@@ -93,9 +93,12 @@ class ExcludeMatcher:
         self._spec: Any = None
         self._dir_names: frozenset[str] = frozenset()
         self._suffixes: tuple[str, ...] = ()
+        self.file_suffixes: tuple[str, ...] | None = None
+        """With the default rules only: a file is excluded if its name ends with one of these."""
         if all(p in DEFAULT_EXCLUDES for p in self.patterns):
             self._dir_names = frozenset(p[:-1] for p in self.patterns if p.endswith("/"))
             self._suffixes = tuple(p[1:] for p in self.patterns if p.startswith("*"))
+            self.file_suffixes = self._suffixes
         else:
             import pathspec
 
@@ -269,7 +272,7 @@ class Walk:
         self.strict = strict
         self.sizes = sizes
         self.max_entries = MAX_ENTRIES if max_entries is None else max_entries
-        self.files: dict[str, tuple[str, int]] = {}
+        self.files: dict[str, OutputFile] = {}
         self.problems: list[tuple[str, str]] = []
         self.skipped: list[tuple[str, str]] = []
         self.revisits = 0  # links to folders walked already (a loop, or two ways to one folder)
@@ -305,7 +308,9 @@ class Walk:
             self._walked.add(key)
             entries = self._list(path, name)
             prefix = name + "/" if name else ""
-            skip, excluded = self.skip, self.matcher.excluded
+            files, skip, sizes = self.files, self.skip, self.sizes
+            excluded, suffixes = self.matcher.excluded, self.matcher.file_suffixes
+            new = tuple.__new__  # skips OutputFile.__new__'s Python frame
             for entry in entries:
                 base = entry.name
                 child = prefix + base
@@ -314,9 +319,15 @@ class Walk:
                     plain = state is None and entry.is_file(follow_symlinks=False)
                 except OSError:  # a file system without file types in listings: _entry says why
                     plain = False
-                if plain and child not in skip and not _not_utf8(child):
-                    if not excluded(child, False, base):
+                if plain and (child.isascii() or not _not_utf8(child)) and child not in skip:
+                    if suffixes is not None:
+                        kept = not base.endswith(suffixes)
+                    else:
+                        kept = not excluded(child, False, base)
+                    if kept and sizes:
                         self._add_file(child, entry)
+                    elif kept and child not in files:
+                        files[child] = new(OutputFile, (child, entry.path, -1))
                     continue
                 self._entry(entry, child, state, links, pattern, queue)
 
@@ -346,9 +357,12 @@ class Walk:
 
     def found(self, prefix: str = "") -> list[OutputFile]:
         """The files found, in name order, each name with ``prefix`` in front."""
+        files = self.files
+        ordered = [files[name] for name in sorted(files)]
+        if not prefix:
+            return ordered
         new = tuple.__new__  # skips OutputFile.__new__'s Python frame: this runs once per file
-        items = sorted(self.files.items())
-        return [new(OutputFile, (prefix + name, path, size)) for name, (path, size) in items]
+        return [new(OutputFile, (prefix + f[0], f[1], f[2])) for f in ordered]
 
     def _entry(
         self,
@@ -444,7 +458,8 @@ class Walk:
                 size = (st or entry.stat(follow_symlinks=False)).st_size
             except OSError:
                 return  # vanished while listing: not there
-        self.files.setdefault(child, (entry.path, size))
+        if child not in self.files:
+            self.files[child] = tuple.__new__(OutputFile, (child, entry.path, size))
 
     def notes(self, where: str) -> list[str]:
         """Human notes about what the walk left out."""
