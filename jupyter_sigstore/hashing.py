@@ -52,8 +52,10 @@ _BATCH_BYTES = 16 << 20
 _BATCH_UNKNOWN = 16  # files per batch when their sizes are not known
 _REPORT_BYTES = 32 << 20  # how often a forked worker tells a progress bar how far it got
 _PIPE_BUF = 4096  # POSIX guarantees writes of up to 512 bytes are atomic; Linux, 4096
-_O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
-_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # never block opening a FIFO; it is refused after fstat
+# O_NONBLOCK: never block opening a FIFO; it is refused after fstat.
+_O_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)
+)
 
 
 class FileHash(tuple[str, int]):
@@ -131,7 +133,7 @@ def hash_file(
     """
     name = os.fspath(path) if name is None else name
     try:
-        fd = os.open(path, _O_FLAGS | _O_NONBLOCK)
+        fd = os.open(path, _O_FLAGS)
     except OSError as exc:
         raise _open_error(name, exc) from None
     try:
@@ -167,8 +169,8 @@ def hash_file(
         raise _open_error(name, exc) from None
     finally:
         os.close(fd)
-    first = _fingerprint(before)
-    if total != size or _fingerprint(after) != first:
+    # The same descriptor: the same inode; the path is looked at below.
+    if total != size or after.st_size != size or after.st_mtime_ns != before.st_mtime_ns:
         raise _changed(name)
     if not in_one_read:
         # Read over several calls: the path must still name the file that was read.
@@ -181,9 +183,9 @@ def hash_file(
             ) from None
         except OSError as exc:
             raise _open_error(name, exc) from None
-        if _fingerprint(now) != first:
+        if _fingerprint(now) != _fingerprint(before):
             raise _changed(name)
-    return FileHash(h.hexdigest(), total)
+    return tuple.__new__(FileHash, (h.hexdigest(), total))  # skips FileHash.__new__'s Python frame
 
 
 def _readinto(fd: int) -> Callable[[bytearray], int]:
