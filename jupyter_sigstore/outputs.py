@@ -10,7 +10,7 @@ folder. Directory and pattern specs and the exclude rules are recorded in the si
 file that appeared since signing as ``added``.
 
 Symbolic links found while walking a directory are skipped unless ``follow_symlinks`` is set, and
-even then never lead outside the root (the notebook's folder); a link loop is not followed twice.
+even then never lead outside the root (the notebook's folder); each real folder is walked once.
 """
 
 from __future__ import annotations
@@ -344,12 +344,15 @@ def enumerate_rules(
     """The files the recorded rules select today (sizes not looked up), and what else was met, each
     as (name, why): links leading outside, links not followed, special files, folders that cannot
     be listed (their names end in ``/``), and a walk stopped at :data:`~.walking.MAX_ENTRIES`."""
+    from . import walking
+
     nb_real = notebook.resolve()
     root = nb_real.parent
     matcher = ExcludeMatcher(rules.exclude)
     found: dict[str, OutputFile] = {}
     problems: dict[str, str] = {}
-    for spec in rules.include:
+    room = walking.MAX_ENTRIES  # for all the specs together: a signature may list a folder many ways
+    for spec in dict.fromkeys(rules.include):
         if spec.kind == "directory":
             top_name = "" if spec.path == "." else spec.path
             segments: list[str] = []
@@ -367,12 +370,16 @@ def enumerate_rules(
             skip=frozenset({nb_real.name}) if real == root else frozenset(),
             strict=False,
             sizes=False,  # only the names are compared with the signed ones
+            max_entries=room,
         )
         walk.walk(str(top), top_name, GlobPattern(segments) if segments else None)
+        room -= walk.entries_seen
         for f in walk.found():
             found.setdefault(f.name, f)
         for name, why in (*walk.problems, *walk.skipped):
             problems.setdefault(name, why)
+        if walk.stopped:
+            break
     return found, sorted(problems.items())
 
 

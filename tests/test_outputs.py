@@ -24,6 +24,7 @@ from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import BundleError, OutputError, UsageError
 from jupyter_sigstore.instance import Instance
 from jupyter_sigstore.outputs import (
+    IncludeSpec,
     OutputOptions,
     OutputRules,
     check_outputs,
@@ -415,6 +416,40 @@ def test_walks_stop_at_the_entry_limit(project: Path, monkeypatch: pytest.Monkey
     )
     walk.walk(str(project), "")
     assert walk.entries_seen <= 20 and walk.files
+
+
+def test_one_entry_limit_for_all_the_signed_specs(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signature naming the same tree many ways does not multiply the limit."""
+    for k in range(40):
+        (project / "data" / f"f{k:02d}.csv").write_text(str(k))
+    specs = [("directory", "data"), ("glob", "data/*.csv"), ("glob", "data/**/*"), ("glob", "data/f*")]
+    rules = OutputRules(tuple(IncludeSpec(kind, path) for kind, path in specs * 50))
+    seen = [0]
+    real_scandir = os.scandir
+
+    class Counting:
+        def __init__(self, path: Any) -> None:
+            self.it = real_scandir(path)
+
+        def __enter__(self) -> Counting:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.it.close()
+
+        def __iter__(self) -> Counting:
+            return self
+
+        def __next__(self) -> os.DirEntry[str]:
+            entry = next(self.it)
+            seen[0] += 1
+            return entry
+
+    monkeypatch.setattr(os, "scandir", Counting)
+    monkeypatch.setattr(walking, "MAX_ENTRIES", 150)  # data/ holds 49 entries, data/deep 1, ...
+    reports = check_outputs(project / "nb.ipynb", (), rules=rules)
+    assert seen[0] <= 150 + 1
+    assert [r.path for r in reports if "walk stopped" in (r.error or "")] == ["data/"]
 
 
 def test_unlistable_folder_is_named_at_verification(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
