@@ -357,7 +357,11 @@ def enumerate_rules(
             top_name = "" if spec.path == "." else spec.path
             segments: list[str] = []
         else:
-            prefix, segments = split_glob(spec.path)
+            try:
+                prefix, segments = split_glob(spec.path)
+            except UsageError as exc:
+                problems[spec.path + "/"] = str(exc)  # a name no signed file has
+                continue
             top_name = "" if prefix == "." else prefix
         top = root / top_name if top_name else root
         real = top.resolve()

@@ -32,6 +32,8 @@ Sigstore bundles (ours included, which are written after hashing)."""
 
 MAX_RULES = 1000
 MAX_PATTERN_LENGTH = 1024
+MAX_GLOB_SEGMENTS = 32
+"""Path parts a pattern may have from its first wildcard on: matching costs up to this much per entry."""
 _WILDCARDS = frozenset("*?[")
 
 
@@ -197,6 +199,10 @@ def split_glob(spec: str) -> tuple[str, list[str]]:
             rest = [p for p in parts[k:] if p != ""]
             if any(p in (".", "..") for p in rest):
                 raise UsageError(f"output pattern {spec}: '.' or '..' may not follow a wildcard")
+            if len(rest) > MAX_GLOB_SEGMENTS:
+                raise UsageError(
+                    f"output pattern {spec}: more than {MAX_GLOB_SEGMENTS} parts from the first wildcard on"
+                )
             prefix = "/".join(literal)
             if spec.startswith("/") and not prefix.startswith("/"):
                 prefix = "/" + prefix

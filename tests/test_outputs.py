@@ -452,6 +452,17 @@ def test_one_entry_limit_for_all_the_signed_specs(project: Path, monkeypatch: py
     assert [r.path for r in reports if "walk stopped" in (r.error or "")] == ["data/"]
 
 
+def test_pattern_matching_costs_are_bounded(project: Path) -> None:
+    deep = "data/" + "**/*/" * 20 + "*.csv"  # one matcher state per part: work per entry grows with it
+    with pytest.raises(UsageError, match="more than 32 parts"):
+        select_outputs(project / "nb.ipynb", [deep])
+    rules = OutputRules((IncludeSpec("glob", deep), IncludeSpec("directory", "data")))
+    reports = [
+        r for r in check_outputs(project / "nb.ipynb", (), rules=rules) if "32 parts" in (r.error or "")
+    ]
+    assert [(r.path, r.status) for r in reports] == [(deep + "/", "added")]
+
+
 def test_unlistable_folder_is_named_at_verification(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = project / "nb.ipynb"
     sel = select_outputs(nb, ["data"])
