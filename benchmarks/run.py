@@ -463,6 +463,11 @@ def bench_small_files(workdir: Path, count: int, repeat: int, ours: str) -> dict
     return {"small_ratio_openssl_median": ratio}
 
 
+def _nbformat_json(nb: object) -> str:
+    """The notebook as Jupyter writes it (so that reading it back finds its style at once)."""
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def _cells_notebook(sources: Sequence[str]) -> dict[str, object]:
     cells = [
         {
@@ -490,7 +495,7 @@ def bench_cells(workdir: Path, count: int, repeat: int, ours: str) -> dict[str, 
     with LocalSigstore(rekor_version=1) as inst:
         trust = str(inst.write_trust_config(workdir / "cells_trust_config.json"))
         for kind, sources in kinds.items():
-            (project / f"{kind}.ipynb").write_text(json.dumps(_cells_notebook(sources)))
+            (project / f"{kind}.ipynb").write_text(_nbformat_json(_cells_notebook(sources)))
             token = inst.mint_token("alice@example.com")
             run(
                 [ours, "sign", f"{kind}.ipynb", "--trust-config", trust, "--identity-token", token],
@@ -500,7 +505,7 @@ def bench_cells(workdir: Path, count: int, repeat: int, ours: str) -> dict[str, 
             # the same notebook after an edit at each end, which leaves no common first or last cell
             signed = json.loads((project / f"{kind}.ipynb").read_text())
             signed["cells"] = _cells_notebook(["y = 0", *sources[:-1], "z = 0"])["cells"]
-            (project / f"{kind}-edited.ipynb").write_text(json.dumps(signed))
+            (project / f"{kind}-edited.ipynb").write_text(_nbformat_json(signed))
         policy = [
             "--trust-config",
             trust,
