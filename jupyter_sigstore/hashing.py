@@ -487,15 +487,16 @@ def _hash_forked(
     results: list[FileHash | OutputError | None] = [None] * n
     children: dict[int, int] = {}  # report pipe's read end -> pid
     work_r, work_w = os.pipe()
+    # Collection off while the workers run: this process only gathers results (no cycles to find),
+    # and the workers, forked with it off, do not copy the parent's pages by collecting.
     collecting = gc.isenabled()
-    gc.disable()  # meanwhile this process only gathers results, one object each: no cycles to find
+    gc.disable()
     try:
         for _ in range(min(jobs, len(batches))):
             read_end, write_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # the worker: hash, report, and leave without running the parent's cleanup
                 code = 0
-                gc.disable()  # it makes no garbage cycles; collecting would copy the parent's pages
                 try:
                     os.close(read_end)
                     os.close(work_w)
