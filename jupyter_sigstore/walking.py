@@ -231,6 +231,13 @@ error: the most work a hostile folder can cause. Raise it to sign bigger folders
 _Folder = tuple[int, str, int, str, "frozenset[int] | None", tuple[int, int]]
 
 
+def _leads_to_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _special_kind(mode: int) -> str:
     if _stat.S_ISFIFO(mode):
         return "FIFO, not a regular file"
@@ -244,7 +251,7 @@ def _special_kind(mode: int) -> str:
 class Walk:
     """Enumerates regular files under directories with excludes, symlink rules and patterns.
 
-    Found files collect in :attr:`files` (name: (path, size)); :meth:`found` lists them. With
+    Found files collect in :attr:`files` (by name); :meth:`found` lists them in name order. With
     ``sizes=False`` regular files are not stat'ed (the directory listing says what each entry is)
     and their size is -1: hashing learns the size anyway, so only a progress bar needs them
     beforehand. ``strict`` raises on the first problem (a link leading outside, an unreadable
@@ -412,9 +419,14 @@ class Walk:
             included, child_state = True, None
         else:
             assert pattern is not None
-            included, glob_next = pattern.step(state, entry.name, is_dir)
+            # A link not followed counts as a folder if it leads to one: files below it could match.
+            as_dir = is_dir or (is_link and not self.follow and _leads_to_folder(entry))
+            included, glob_next = pattern.step(state, entry.name, as_dir)
             child_state = None if included else glob_next
-        if is_dir:
+        if is_link and not self.follow:
+            if included or child_state:  # it, or something below it, would be taken
+                self.skipped.append((child, LINK_NOT_FOLLOWED))
+        elif is_dir:
             if child_state is not None and not child_state:
                 return  # the pattern can match nothing below it
             try:
@@ -431,11 +443,7 @@ class Walk:
                 queue, (links + 1 if is_link else links, child, self._queued, entry.path, child_state, key)
             )
             self._queued += 1
-        elif not included:
-            return
-        elif is_link and not self.follow:
-            self.skipped.append((child, LINK_NOT_FOLLOWED))
-        elif is_link and self._leads_outside(entry, child):
+        elif not included or (is_link and self._leads_outside(entry, child)):
             return
         elif is_file:
             self._add_file(child, entry, st)

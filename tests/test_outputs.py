@@ -399,6 +399,20 @@ def test_links_and_special_files_in_a_signed_folder_are_named(
             os.unlink(project / path)
 
 
+def test_a_link_a_signed_pattern_could_enter_is_named(project: Path) -> None:
+    nb = project / "nb.ipynb"
+    sel = select_outputs(nb, ["figures/**/*.png", "figures/*.svg"])
+    signed = tuple(hash_outputs(sel.files))
+    os.symlink("sub", project / "figures" / "linked")  # **/*.png could match files below it
+    os.symlink("../results.csv", project / "figures" / "z.txt")  # matched by neither pattern
+    os.symlink("../results.csv", project / "figures" / "z.svg")  # matched as it is
+    reports = [(r.path, r.status, r.error) for r in check_outputs(nb, signed, rules=sel.rules)]
+    assert [r for r in reports if r[1] != "ok"] == [
+        ("figures/linked", "added", "symbolic link, not followed"),
+        ("figures/z.svg", "added", "symbolic link, not followed"),
+    ]
+
+
 def test_walks_stop_at_the_entry_limit(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = project / "nb.ipynb"
     sel = select_outputs(nb, ["data"])
