@@ -1,9 +1,9 @@
 """The form in which JupyterLab 4.6 and Notebook 7 save a notebook they opened: :func:`lab_form`.
 
 Opening a notebook and saving it in JupyterLab passes it through the Jupyter server's nbformat reader,
-JavaScript (``JSON.parse``, the shared Y.js model, ``JSON.stringify``) and nbformat's writer. What
-that changes was established in a real JupyterLab and Notebook 7 (``tests/browser/lab_roundtrip.py``);
-``docs``-level notes are in the test corpus. In short:
+JavaScript (``JSON.parse``, the shared Y.js model, the cell widgets, ``JSON.stringify``) and nbformat's
+writer. What that changes was established in a real JupyterLab 4.6 and Notebook 7
+(``tests/browser/test_lab_roundtrip.py``). In short:
 
 - numbers become JavaScript doubles: integers beyond 2^53 are rounded (and printed the way JavaScript
   prints them), integral floats below 1e21 become integers, -0.0 becomes 0, integers beyond the double
@@ -13,8 +13,9 @@ that changes was established in a real JupyterLab and Notebook 7 (``tests/browse
   gets one empty code cell; a falsy execution_count becomes null;
 - nbformat_minor below 4 becomes 4; cell ids are dropped below 4.5 and added (or de-duplicated) from
   4.5 on; metadata orig_nbformat, orig_nbformat_minor, signature and cell metadata trusted are
-  dropped; metadata kernelspec and language_info are added when missing; cell metadata collapsed and
-  jupyter.outputs_hidden are kept in step;
+  dropped; metadata kernelspec and language_info are added when missing (a kernel that starts
+  replaces both: that is not modelled here); cell metadata collapsed and jupyter.outputs_hidden are
+  kept in step, and scrolled and jp-MarkdownHeadingCollapsed are written back as the view reads them;
 - multi-line strings are split into lines the way nbformat writes them (cosmetic).
 
 Opening and saving leaves outputs as stored. JupyterLab *shows* them differently: consecutive stream
@@ -37,7 +38,7 @@ from typing import Any
 
 from .errors import NotebookError
 
-__all__ = ["lab_form"]
+__all__ = ["js_number", "lab_form", "stream_text"]
 
 _MAX_SAFE = 2**53
 _UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
@@ -131,9 +132,9 @@ class _LabForm:
         if not isinstance(cell, dict) or not isinstance(cell.get("metadata"), dict):
             raise NotebookError(f"{where} must be an object with a metadata object")
         kind = cell.get("cell_type")
-        if kind not in _CELL_KEYS:
+        out_kind = kind if isinstance(kind, str) and kind in _CELL_KEYS else "raw"
+        if out_kind != kind:
             self.notes.append(f"{where}: cell type {kind!r} stored as raw")
-        out_kind = kind if kind in _CELL_KEYS else "raw"
         known = _CELL_KEYS[out_kind]
         dropped = sorted(key for key in cell if key not in known)
         if dropped:
@@ -414,7 +415,8 @@ class _LabForm:
     def _number_notes(self) -> list[str]:
         notes = []
         for where, changes in self._numbers.items():
-            more = f" (and {len(changes) - 1} more numbers)" if len(changes) > 1 else ""
+            others = len(changes) - 1
+            more = f" (and {others} more number{'s' if others > 1 else ''})" if others else ""
             notes.append(f"{where}: {changes[0]}{more}, as JupyterLab's JavaScript numbers hold it")
         return notes
 

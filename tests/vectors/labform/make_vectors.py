@@ -32,7 +32,26 @@ from jupyter_sigstore.errors import NotebookError  # noqa: E402
 from jupyter_sigstore.labform import js_number, lab_form  # noqa: E402
 
 VECTORS = HERE / "outputs.json"
-ALPHABET = ["a", "b", "c", "d", "é", "\n", "\n", "\r", "\r", "\b", "\b", "😀", "𝄞", "\u2028", "x", "y", "z", " "]
+ALPHABET = [
+    "a",
+    "b",
+    "c",
+    "d",
+    "é",
+    "\n",
+    "\n",
+    "\r",
+    "\r",
+    "\b",
+    "\b",
+    "😀",
+    "𝄞",
+    "\u2028",
+    "x",
+    "y",
+    "z",
+    " ",
+]
 
 
 def stream(name: str, text: str) -> dict[str, Any]:
@@ -121,7 +140,9 @@ def random_outputs(rng: random.Random) -> list[dict[str, Any]]:
 
 def rendered(outputs: list[dict[str, Any]]) -> list[dict[str, Any]] | str:
     nb = {
-        "cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": outputs, "execution_count": 1}],
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "source": "", "outputs": outputs, "execution_count": 1}
+        ],
         "metadata": {"kernelspec": {"name": "k", "display_name": "K"}, "language_info": {"name": "l"}},
         "nbformat": 4,
         "nbformat_minor": 4,
@@ -159,7 +180,9 @@ def vectors() -> dict[str, Any]:
         outputs.append({"name": name, "in": given, key: result})
     numbers = [[literal, number_text(literal)] for literal in NUMBERS]
     for _ in range(200):
-        value = rng.choice([rng.getrandbits(rng.randint(54, 80)), rng.uniform(-1e22, 1e22), rng.random() * 10])
+        value = rng.choice(
+            [rng.getrandbits(rng.randint(54, 80)), rng.uniform(-1e22, 1e22), rng.random() * 10]
+        )
         literal = json.dumps(value)
         numbers.append([literal, number_text(literal)])
     return {"outputs": outputs, "numbers": numbers}
