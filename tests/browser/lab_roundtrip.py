@@ -5,10 +5,11 @@ Used by ``test_lab_roundtrip.py`` and usable by hand::
 
     python tests/browser/lab_roundtrip.py NB.ipynb [--frontend lab|notebook] [--kernel] > SAVED.ipynb
 
-``JupyterServer`` starts ``jupyter lab`` or ``jupyter notebook`` on 127.0.0.1 with a temp root and its own
-config, data, runtime and settings folders (so the notary's trust database is fresh). With
-``kernels=False`` the server offers no kernel at all, so opening a notebook starts none: the front end
-asks which kernel to use and ``open_and_save`` answers "No Kernel".
+``jupyter_server()`` starts ``jupyter lab`` or ``jupyter notebook`` on 127.0.0.1 with a temp root and
+its own config, data, runtime and settings folders (so the notary's trust database is fresh) and
+jupyter-sigstore's own extensions switched off (plain JupyterLab). With ``kernels=False`` it offers no
+kernel at all, so opening a notebook starts none: the front end asks which kernel to use and
+``open_notebook`` answers "No Kernel". The page functions also work with the browser tests' ``lab``.
 """
 
 from __future__ import annotations
