@@ -561,6 +561,11 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
+    import gc
+
+    # a one-shot command that makes no reference cycles: collecting would only cost time (measured:
+    # about 6% of a digest of 100,000 small files)
+    gc.disable()
     from .api import digest
     from .hashing import FileHash
     from .walking import escape_name

@@ -25,6 +25,7 @@ from .errors import BundleError, OutputError, UsageError
 from .hashing import FileHash, Progress, hash_files
 from .walking import (
     DEFAULT_EXCLUDES,
+    LINK_NOT_FOLLOWED,
     MAX_PATTERN_LENGTH,
     MAX_RULES,
     ExcludeMatcher,
@@ -242,6 +243,7 @@ def select_outputs(
                 include.append(IncludeSpec("directory", name or "."))
                 for f in walk.found():
                     files.setdefault(f.name, f)
+                _refuse_skipped(walk, spec)
                 notes += walk.notes(spec)
                 if not walk.files:
                     notes.append(f"folder {spec} holds no file to sign (after exclusions)")
@@ -280,6 +282,7 @@ def select_outputs(
         include.append(IncludeSpec("glob", pattern_text))
         for f in walk.found():
             files.setdefault(f.name, f)
+        _refuse_skipped(walk, spec)
         notes += walk.notes(spec)
     rules = (
         OutputRules(tuple(dict.fromkeys(include)), matcher.patterns, options.follow_symlinks)
@@ -287,6 +290,24 @@ def select_outputs(
         else None
     )
     return OutputSelection(sorted(files.values(), key=lambda f: f.name), rules, notes)
+
+
+def _refuse_skipped(walk: Walk, spec: str) -> None:
+    """A signed folder must not hold what signing would leave out but verification would name (a
+    link not followed, a FIFO, socket or device): say how to decide about it, before signing."""
+    if not walk.skipped:
+        return
+    name, why = walk.skipped[0]
+    more = f" (and {len(walk.skipped) - 1} more)" if len(walk.skipped) > 1 else ""
+    fix = (
+        "pass --follow-symlinks to sign what it points to, or exclude it"
+        if why == LINK_NOT_FOLLOWED
+        else "exclude it"
+    )
+    raise UsageError(
+        f"output {spec} holds {name}{more}: a {why}, which would not be signed and which verification "
+        f"would then report as added; {fix} (--exclude {name}); nothing was signed"
+    )
 
 
 def _check_name(name: str) -> None:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import rfc8785
 
 from .bundles import claimed_signer, log_index
-from .canonical import check_nbformat, digest_of
-from .errors import SigningError, UsageError, first_line
-from .nbfile import LoadedNotebook, atomic_write, check_writable, load_notebook
+from .canonical import NotebookDigest, check_nbformat, digest_of
+from .errors import NotebookError, SigningError, UsageError, first_line
+from .nbfile import NBFORMAT_STYLE, LoadedNotebook, atomic_write, check_writable, load_notebook
 from .options import NotebookModel, SignOptions
 from .outputs import OutputDigest, OutputOptions, hash_outputs, select_outputs
 from .statement import build_statement
@@ -171,13 +171,17 @@ def sign_notebook(
     it still holds the bytes read before signing; a sidecar goes beside it. A model is not written.
     """
     loaded: LoadedNotebook | None = None
+    form_notes: list[str] = []
     if isinstance(target, NotebookModel):
-        path, nb = target.path, check_nbformat(target.content)
+        # an editor's model is signed as the editor will save it
+        path, stored = target.path, check_nbformat(target.content)
+        nb, digest = stored, digest_of(stored, path)
     else:
         loaded = target if isinstance(target, LoadedNotebook) else load_notebook(target)
-        path, nb = loaded.path, loaded.nb
+        path, stored = loaded.path, loaded.nb
         check_writable(path)
-    digest = digest_of(nb, path)
+        # A file is first put in the form JupyterLab saves (a countersignature leaves it as it is)
+        nb, digest, form_notes = _lab_form(stored, path, rewrite=not options.countersign)
     if options.countersign and options.upgrade:
         raise UsageError("--countersign and upgrade cannot be combined")
     if options.countersign or options.upgrade:
@@ -186,10 +190,11 @@ def sign_notebook(
                 "a countersignature or an upgrade covers exactly the notebook and outputs that the newest "
                 "signature covers; drop --output"
             )
-        reference = _reference(nb, path, signer, options)
+        reference = _reference(stored, path, signer, options)
         hashed, rules, notes = list(reference.outputs), reference.output_rules, list[str]()
     else:
         hashed, rules, notes = _hash_outputs(nb, path, options)
+    notes = [*form_notes, *notes]
     keep, dropped = _earlier_signatures(nb, signer, options)
     statement = build_statement(path.name, digest, hashed, output_rules=rules)
     bundle_json = signer.sign_statement(statement)
@@ -198,7 +203,7 @@ def sign_notebook(
     if options.track:
         block = {**block, "tracked": list(dict.fromkeys([*tracked_outputs(nb), *options.track]))}
     if loaded is not None:
-        _write(loaded, with_block(nb, block), plan)
+        _write(loaded, with_block(nb, block), plan, rewritten=nb is not stored)
     return SignResult(
         notebook=path,
         notebook_digest=digest.digest,
@@ -287,15 +292,43 @@ def _describe(entry: dict[str, Any]) -> str:
     return claim[0]
 
 
-def _write(loaded: LoadedNotebook, nb: dict[str, Any], plan: StoragePlan) -> None:
-    """Write the sidecar (if any), then the notebook; put the sidecar back if the notebook fails."""
+def _lab_form(
+    stored: dict[str, Any], path: Path, *, rewrite: bool
+) -> tuple[dict[str, Any], NotebookDigest, list[str]]:
+    """The notebook to sign and write: the stored one when JupyterLab would save content with the
+    same digest (its bytes and style are kept), else its lab form (:mod:`labform`), with notes on
+    what changed. Either way the digest is of exactly what will be written."""
+    from .labform import lab_form
+
+    digest = digest_of(stored, path)
+    if not rewrite:
+        return stored, digest, []
+    try:
+        form, notes = lab_form(stored)
+    except NotebookError as exc:
+        raise NotebookError(f"{path}: JupyterLab could not open and save it as it is: {exc}") from None
+    form_digest = digest_of(form, path)
+    if form_digest.digest == digest.digest:
+        return stored, digest, []
+    said = "; ".join(notes) if notes else "cell structure normalised"
+    return (
+        form,
+        form_digest,
+        [f"written in the form JupyterLab saves it, so it still verifies after a save there: {said}"],
+    )
+
+
+def _write(loaded: LoadedNotebook, nb: dict[str, Any], plan: StoragePlan, *, rewritten: bool) -> None:
+    """Write the sidecar (if any), then the notebook (in nbformat's style when it was rewritten in
+    the lab form, else its own); put the sidecar back if the notebook fails."""
     side, old = plan.sidecar, None
     if side is not None and plan.sidecar_bytes is not None:
         if side.exists():
             old = side.read_bytes()
         atomic_write(side, plan.sidecar_bytes)
     try:
-        atomic_write(loaded.path, loaded.style.dumps(nb).encode("utf-8"), expect=loaded.raw)
+        style = NBFORMAT_STYLE if rewritten else loaded.style
+        atomic_write(loaded.path, style.dumps(nb).encode("utf-8"), expect=loaded.raw)
     except BaseException:
         if side is not None:
             if old is None:

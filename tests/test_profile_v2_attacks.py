@@ -132,13 +132,14 @@ ATTACKS: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any]], None]]] = {
                         "output_type": "execute_result",
                         "execution_count": 1,
                         "metadata": {},
-                        "data": {"application/json": {"account": 1234567890123456789}},
+                        "data": {"application/json": {"account": 1234567890123456800}},
                     }
                 ],
             )
         ),
+        # the same double, another integer for every Python reader
         lambda nb: nb["cells"][0]["outputs"][0]["data"]["application/json"].update(
-            account=1234567890123456800
+            account=1234567890123456801
         ),
     ),
     "integer becomes float": (
@@ -281,3 +282,37 @@ def test_nbformat_roundtrip_keeps_a_v2_signature(
     path = _signed(tmp_path, nb, signer)
     nbformat.write(nbformat.read(path, as_version=4), path)
     assert api.verify(path, options).status == "verified"
+
+
+def test_signed_anywhere_still_verifies_after_jupyterlab_saves_it(
+    tmp_path: Path, signer: KeylessSigner, options: api.VerifyOptions
+) -> None:
+    """Constraint (b): signing writes the notebook in the form JupyterLab saves it, so opening and
+    saving it there (modelled by labform, which tests/browser/test_lab_roundtrip.py checks against a
+    real JupyterLab) and "Trust Notebook" (which re-serialises outputs) keep it verified."""
+    from jupyter_sigstore.labform import lab_form
+
+    nb = _nb(
+        _code(
+            "print(x)",
+            [
+                {"output_type": "stream", "name": "stdout", "text": "10%\r50%\r100%\n"},
+                {"output_type": "stream", "name": "stdout", "text": "done\n"},
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "data": {"application/json": {"id": 1234567890123456789, "ratio": 2.0}},
+                },
+            ],
+        )
+    )
+    path = _write(tmp_path / "nb.ipynb", nb)
+    result = api.sign(path, signer)
+    assert result.notes and "form JupyterLab saves" in result.notes[0]
+    assert "1234567890123456800" in result.notes[0]  # the signer is told what JupyterLab does to it
+    assert api.verify(path, options).status == "verified"
+    for render_streams in (False, True):  # open and save; Trust Notebook
+        saved, _ = lab_form(json.loads(path.read_text()), render_streams=render_streams)
+        _write(path, saved)
+        assert api.verify(path, options).status == "verified", render_streams
