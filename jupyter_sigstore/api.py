@@ -29,16 +29,25 @@ if TYPE_CHECKING:
     from .inspecting import Inspection
     from .instance import Instance
     from .keys import KeySigner
-    from .options import NotebookModel, SignOptions, VerifyOptions
+    from .options import NotebookModel, ReproduceOptions, RunOptions, SignOptions, VerifyOptions
     from .policy import TrustPolicy, load_policy
-    from .render import render_html, render_inspection, render_text
+    from .render import render_html, render_inspection, render_reproduction, render_text
     from .report import VerificationReport
+    from .reproduction import Reproduction, ReproductionSignature
+    from .rules import Rules, load_rules
+    from .running import PreparedRun, RunResult
     from .signing import KeylessSigner, SignResult, StatementSigner
     from .walking import OutputFile
 
 __all__ = [
     "Instance",
     "NotebookModel",
+    "PreparedRun",
+    "Reproduction",
+    "ReproduceOptions",
+    "Rules",
+    "RunOptions",
+    "RunResult",
     "SignOptions",
     "SignResult",
     "TrustPolicy",
@@ -50,11 +59,19 @@ __all__ = [
     "key_signer",
     "keyless_signer",
     "load_policy",
+    "load_rules",
+    "prepare_run",
     "render_html",
     "render_inspection",
+    "render_reproduction",
     "render_text",
+    "reproduce",
+    "run",
     "set_tracked",
     "sign",
+    "sign_pending",
+    "sign_reproduction",
+    "sign_run",
     "tracked",
     "verify",
 ]
@@ -64,6 +81,14 @@ _LAZY = {
     "NotebookModel": "options",
     "SignOptions": "options",
     "VerifyOptions": "options",
+    "RunOptions": "options",
+    "ReproduceOptions": "options",
+    "PreparedRun": "running",
+    "RunResult": "running",
+    "Reproduction": "reproduction",
+    "Rules": "rules",
+    "load_rules": "rules",
+    "render_reproduction": "render",
     "SignResult": "signing",
     "TrustPolicy": "policy",
     "load_policy": "policy",
@@ -211,3 +236,82 @@ def key_signer(private_key_path: str | os.PathLike[str]) -> KeySigner:
     from .keys import KeySigner, load_private_key
 
     return KeySigner(load_private_key(Path(private_key_path)))
+
+
+def prepare_run(notebook: str | os.PathLike[str], options: RunOptions | None = None) -> PreparedRun:
+    """Execute a notebook in a fresh kernel (scrubbed environment, parameters injected) and work out
+    what signing it covers; nothing is written. Raises ExecutionError naming the cell, input or
+    kernel that failed."""
+    from pathlib import Path
+
+    from .options import RunOptions
+    from .running import prepare_run as prepare
+
+    return prepare(Path(notebook), options or RunOptions())
+
+
+def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
+    """Write an executed notebook signed (with its execution record) and its SLSA provenance
+    sidecar: one signing session, two log entries."""
+    from .running import sign_run as sign_prepared
+
+    return sign_prepared(prepared, signer)
+
+
+def run(
+    notebook: str | os.PathLike[str], signer: StatementSigner, options: RunOptions | None = None
+) -> RunResult:
+    """Execute a notebook, then sign it, its outputs and how it was made (:func:`prepare_run`,
+    then :func:`sign_run`)."""
+    return sign_run(prepare_run(notebook, options), signer)
+
+
+def reproduce(notebook: str | os.PathLike[str], options: ReproduceOptions | None = None) -> Reproduction:
+    """Verify a notebook, re-execute it in a scratch copy of its folder and compare cell by cell and
+    file by file. Refuses (UntrustedNotebookError, nothing executed) a notebook that does not
+    verify against ``options.policy`` unless ``options.allow_untrusted``."""
+    from pathlib import Path
+
+    from .options import ReproduceOptions
+    from .reproduction import reproduce as reproduce_notebook
+
+    return reproduce_notebook(Path(notebook), options or ReproduceOptions())
+
+
+def sign_reproduction(reproduction: Reproduction, signer: StatementSigner) -> ReproductionSignature:
+    """Add a signed in-toto Test Result attestation of ``reproduction`` to the notebook's signatures
+    (the existing ones are kept as they are)."""
+    from .reproduction import sign_reproduction as sign_result
+
+    return sign_result(reproduction, signer)
+
+
+def sign_pending(
+    notebook: str | os.PathLike[str], signer: StatementSigner, options: SignOptions | None = None
+) -> SignResult:
+    """Complete the signing requests a headless kernel recorded in the notebook (``%sigstore sign``
+    under nbclient, nbconvert or papermill): sign it with the outputs it tracked and requested.
+    Raises UsageError when it holds no request."""
+    from dataclasses import replace
+
+    from .errors import UsageError
+    from .headless import read_requests
+    from .nbfile import load_notebook
+    from .options import SignOptions
+    from .signing import sign_notebook
+    from .storage import tracked_outputs
+
+    loaded = load_notebook(notebook)
+    requests = read_requests(loaded.nb)
+    if not requests.sign:
+        raise UsageError(f"{notebook} holds no pending signing request (`%sigstore sign` run headless)")
+    folder = loaded.path.resolve().parent
+    tracked = list(dict.fromkeys([*tracked_outputs(loaded.nb), *requests.tracked]))
+    names = list(dict.fromkeys([*tracked, *requests.sign_outputs]))
+    options = options or SignOptions()
+    options = replace(
+        options,
+        outputs=(*options.outputs, *(str(folder / n) for n in names)),
+        track=(*options.track, *requests.tracked),
+    )
+    return sign_notebook(loaded, signer, options)

@@ -125,6 +125,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="allow outputs outside the notebook's folder (named with ../ in the signature)",
     )
     _add_identity_options(sign)
+    sign.add_argument(
+        "--pending",
+        action="store_true",
+        help="complete the signing requests a notebook executed headless recorded (`%%sigstore sign` under "
+        "nbconvert, nbclient or papermill): sign it with the outputs it tracked",
+    )
     sign.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_instance_options(sign)
 
@@ -201,6 +207,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or quoted glob patterns")
     _add_output_options(digest)
+    from .cli_reproducibility import add_commands
+
+    add_commands(sub, _add_instance_options)
     return parser
 
 
@@ -244,6 +253,7 @@ def _instance(args: argparse.Namespace) -> Any:
 
 def _cmd_sign(args: argparse.Namespace) -> int:
     import json
+    from dataclasses import replace
     from pathlib import Path
 
     from . import api
@@ -258,6 +268,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         raise UsageError(
             "--replace and --countersign cannot be combined: a countersignature keeps the others"
         )
+    if args.pending and (args.output or args.countersign):
+        raise UsageError("--pending signs what the notebook requested; drop --output and --countersign")
     earlier_keys = []
     if args.earlier_key:
         from .keys import load_public_key
@@ -306,7 +318,10 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     )
     from .signing import sign_notebook
 
-    result = sign_notebook(loaded, signer, options)  # written only if unchanged since it was read
+    if args.pending:
+        result = api.sign_pending(loaded.path, signer, replace(options, tracked=False))
+    else:
+        result = sign_notebook(loaded, signer, options)  # written only if unchanged since it was read
     if args.json:
         print(
             json.dumps(
@@ -635,7 +650,21 @@ def _plain_digest_args(argv: Sequence[str]) -> SimpleNamespace | None:
     return SimpleNamespace(command="digest", paths=paths, exclude=exclude, follow_symlinks=follow, jobs=jobs)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .cli_reproducibility import cmd_run
+
+    return cmd_run(args)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .cli_reproducibility import cmd_reproduce
+
+    return cmd_reproduce(args)
+
+
 COMMANDS = {
+    "run": _cmd_run,
+    "reproduce": _cmd_reproduce,
     "sign": _cmd_sign,
     "upgrade": _cmd_sign,
     "verify": _cmd_verify,

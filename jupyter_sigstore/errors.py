@@ -57,6 +57,15 @@ class KeyFileError(SigstoreNotebookError):
     """A local signing or verification key is missing, malformed, of an unsupported type, or locked."""
 
 
+class ExecutionError(SigstoreNotebookError):
+    """A notebook could not be executed: its kernel is missing, died or hung, a cell raised, or an
+    input is missing or changed."""
+
+
+class UntrustedNotebookError(SigstoreNotebookError):
+    """``reproduce`` refused to execute a notebook that does not verify against the policy."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of a third-party exception's text (its type name if it has none)."""
     text = str(exc).strip()

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from .instance import Instance
     from .policy import TrustPolicy
+    from .rules import Rules
     from .storage import Placement
 
 
@@ -75,3 +76,48 @@ class VerifyOptions:
     keys: tuple[EllipticCurvePublicKey, ...] = ()
     jobs: int | None = None
     progress: bool = False
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``run`` executes and signs a notebook.
+
+    ``parameters`` are ``(name, text)`` pairs read as papermill reads ``-p`` values;
+    ``secret_parameters`` reach the kernel through its environment and are recorded as digests only.
+    ``inputs`` and ``outputs`` are paths relative to ``base`` (default: the current directory).
+    The kernel's environment is scrubbed of credentials; ``pass_env`` names variables (``NAME`` or
+    ``NAME=VALUE``) to pass on anyway. ``executed`` writes the executed notebook there instead of over
+    the source. ``use_tracked`` honours what the notebook tracked (``%sigstore track``).
+    """
+
+    parameters: tuple[tuple[str, str], ...] = ()
+    secret_parameters: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    executed: Path | None = None
+    base: Path | None = None
+    kernel_name: str | None = None
+    timeout: float | None = None
+    allow_errors: bool = False
+    pass_env: tuple[str, ...] = ()
+    use_tracked: bool = True
+    allow_outside: bool = False
+    instance: Instance | None = None
+
+
+@dataclass(frozen=True)
+class ReproduceOptions:
+    """How ``reproduce`` checks a notebook: it verifies against ``policy`` first and refuses to
+    execute what does not verify, unless ``allow_untrusted``. ``rules`` are the normalisation rules
+    (default: the defaults, plus the policy's); ``keys`` verify local-key signatures."""
+
+    policy: TrustPolicy | None = None
+    instance: Instance | None = None
+    rules: Rules | None = None
+    allow_untrusted: bool = False
+    kernel_name: str | None = None
+    timeout: float | None = None
+    pass_env: tuple[str, ...] = ()
+    secret_parameters: tuple[tuple[str, str], ...] = ()
+    keys: tuple[EllipticCurvePublicKey, ...] = ()
+    keep_scratch: bool = False

@@ -354,7 +354,7 @@ def narrow(admin: TrustPolicy | None, project: TrustPolicy) -> TrustPolicy:
 #: Keys a ``[[trusted]]`` entry may carry, and the CI claims a policy may require.
 _SIGNER_KEYS = {"name", "identity", "identity_regex", "issuer", "issuer_regex", "github", "key"}
 _GITHUB_KEYS = set(CLAIM_EXTENSIONS)
-_TOP_KEYS = {"trusted", "policy"}
+_TOP_KEYS = {"trusted", "policy", "reproduce"}  # [reproduce]: rules.py reads it
 _POLICY_KEYS = {"require", SEVERAL_ROLES, ACCEPT_V1, DISPLAYED}
 
 

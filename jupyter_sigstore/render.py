@@ -11,11 +11,19 @@ from __future__ import annotations
 import re
 from html import escape
 
-from .report import CellReport, DisplayedFileReport, OutputReport, SignatureReport, VerificationReport
+from .report import (
+    AttestationReport,
+    CellReport,
+    DisplayedFileReport,
+    OutputReport,
+    SignatureReport,
+    VerificationReport,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .inspecting import Inspection
+    from .reproduction import Reproduction
 
 #: status -> (label, colour)
 STATUS_STYLE = {
@@ -102,6 +110,10 @@ def render_text(report: VerificationReport) -> str:
     lines += ["  " + cell_line(cell) for cell in report.changed_cells()]
     lines += ["  " + output_line(out) for out in report.outputs]
     lines += ["  " + displayed_line(d) for d in report.displayed if d.status != "signed"]
+    for sig in report.signatures:
+        if sig.execution:
+            lines.append(f"  executed by `jupyter-sigstore run`: {sig.execution}")
+    lines += ["  " + attestation_line(att) for att in report.attestations]
     return "\n".join(escape_terminal(line) for line in lines)
 
 
@@ -187,7 +199,60 @@ def render_html(report: VerificationReport) -> str:
     if shown:
         items = "".join(f"<li>{escape(displayed_line(d))}</li>" for d in shown)
         parts.append(f"<p>Files the notebook displays:</p><ul>{items}</ul>")
+    executed = [sig.execution for sig in report.signatures if sig.execution]
+    parts += [f"<p>Executed by <code>jupyter-sigstore run</code>: {escape(e)}</p>" for e in executed]
+    if report.attestations:
+        items = "".join(f"<li>{escape(attestation_line(a))}</li>" for a in report.attestations)
+        parts.append(f"<p>Attestations:</p><ul>{items}</ul>")
     if report.policy:
         parts.append(f"<p><small>Policy: {escape(report.policy)}</small></p>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def attestation_line(att: AttestationReport) -> str:
+    """One line per attestation: what kind, by whom, when, and whether it is about this version."""
+    from .provenance import SLSA_PREDICATE_TYPE, TEST_RESULT_PREDICATE_TYPE
+
+    when = f" at {att.signed_at}" if att.signed_at else ""
+    log = f", log index {att.log_index}" if att.log_index is not None else ""
+    trust = f"trusted as {', '.join(att.trusted_as)}" if att.trusted_as else "not trusted by the policy"
+    cover = "about this version" if att.covers_current else "about an earlier version"
+    if att.predicate_type == TEST_RESULT_PREDICATE_TYPE:
+        result = att.predicate.get("result")
+        failed = [str(t) for t in att.predicate.get("failedTests") or [] if isinstance(t, str)]
+        detail = f": {', '.join(failed[:5])}{'…' if len(failed) > 5 else ''} failed" if failed else ""
+        what = f"reproduction {result}{detail}"
+    elif att.predicate_type == SLSA_PREDICATE_TYPE:
+        what = f"execution provenance (SLSA v1, {att.source})"
+    else:
+        what = f"attestation {att.predicate_type}"
+    return f"{what} by {att.identity}{when}{log} - {trust}; {cover}"
+
+
+def render_reproduction(rep: Reproduction) -> str:
+    """A reproduction report as plain text (control characters escaped; cells numbered from 1)."""
+    lines = [f"{rep.notebook}: {rep.result} - {rep.summary}", f"  verification: {rep.verification}"]
+    lines += [f"  note: {note}" for note in rep.notes]
+    for cell in rep.cells:
+        if cell.status == "reproduced":
+            continue
+        status = "DIFFERS" if cell.status == "differs" else str(cell.status)
+        detail = f" - {cell.detail}" if cell.detail else ""
+        lines.append(f"  cell {cell.number} ({cell.cell_type}): {status}{detail}")
+        lines += [f"      {d}" for d in cell.diff]
+        if cell.environment:
+            lines.append(f"      environment: {', '.join(cell.environment)}")
+    for out in rep.files:
+        detail = f" - {out.detail}" if out.detail else ""
+        if out.status == "differs" and out.actual_sha256:
+            detail = (
+                f" (sha256 was {short_digest(out.expected_sha256)}, now {short_digest(out.actual_sha256)})"
+            )
+        lines.append(f"  output {out.path}: {out.status}{detail}")
+    if rep.environment_changes:
+        shown = ", ".join(rep.environment_changes[:10])
+        more = f" and {len(rep.environment_changes) - 10} more" if len(rep.environment_changes) > 10 else ""
+        lines.append(f"  environment changed since the signed run: {shown}{more}")
+    lines += [f"  rule: {rule}" for rule in rep.rules]
+    return "\n".join(escape_terminal(line) for line in lines)

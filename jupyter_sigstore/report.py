@@ -34,6 +34,8 @@ class SignatureReport:
     covers_current: bool = False
     profile: str | None = None
     error: str | None = None
+    execution: str | None = None
+    """For a signature made by ``jupyter-sigstore run``: a summary of the signed execution record."""
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,24 @@ def verify_notebook(target: Path | NotebookModel, options: VerifyOptions) -> Ver
         path, nb = loaded.path, loaded.nb
     bundles = options.bundles
     stored = [read_bundle_file(b) for b in bundles] if bundles else read_signatures(nb, path)
+    if not bundles:
+        stored += _provenance_sidecar(path)
     return judge(nb, path, stored, options)
+
+
+def _provenance_sidecar(path: Path) -> list[StoredSignature]:
+    """The SLSA provenance ``run`` writes beside a notebook, found by its name (the notebook cannot
+    reference it: it is signed over the notebook's final bytes). Verified like any entry; it can
+    only add an attestation to the report, never a signature."""
+    from .provenance import provenance_sidecar
+
+    sidecar = provenance_sidecar(path)
+    if not sidecar.is_file():
+        return []
+    try:
+        return [StoredSignature(sidecar.name, read_bundle_file(sidecar).bundle_text)]
+    except (BundleError, NotebookError) as exc:
+        return [StoredSignature(sidecar.name, None, str(exc))]
 
 
 def judge(
@@ -216,6 +233,8 @@ def judge(
         )
 
     verified = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
+    # an unusable provenance sidecar is reported as such, never as an invalid notebook signature
+    verified = [r for r in verified if not (isinstance(r, SignatureReport) and _is_sidecar(r.source, path))]
     attested = [r for r in verified if isinstance(r, VerifiedAttestation)]
     results = [r for r in verified if not isinstance(r, VerifiedAttestation)]
     valid = [r for r in results if isinstance(r, VerifiedSignature)]
@@ -322,9 +341,18 @@ def judge(
     )
 
 
+def _is_sidecar(source: str, path: Path) -> bool:
+    from .provenance import provenance_sidecar
+
+    return source == provenance_sidecar(path).name
+
+
 def _signature_report(
     sig: VerifiedSignature, *, trusted_as: tuple[str, ...] = (), covers_current: bool = False
 ) -> SignatureReport:
+    from .provenance import read_execution
+
+    facts = read_execution(sig.provenance.predicate)
     return SignatureReport(
         source=sig.source,
         valid=True,
@@ -337,14 +365,21 @@ def _signature_report(
         trusted_as=trusted_as,
         covers_current=covers_current,
         profile=sig.provenance.profile,
+        execution=facts.summary() if facts is not None else None,
     )
 
 
 def _attestation_report(
     att: VerifiedAttestation, path: Path, current: NotebookDigest, policy: TrustPolicy | None
 ) -> AttestationReport:
-    """An attestation covers this version when it names the notebook with its current digest."""
+    """An attestation covers this version when it names the notebook with its current canonical
+    digest (a SLSA provenance by ``run``: records it as a byproduct; its subject is the bytes)."""
+    from .provenance import SLSA_PREDICATE_TYPE, canonical_byproduct
+
     named = [digest for name, digest in att.attestation.subjects if name == path.name]
+    if att.attestation.predicate_type == SLSA_PREDICATE_TYPE:
+        recorded = canonical_byproduct(att.attestation.predicate, path.name)
+        named = [recorded] if recorded is not None else []
     return AttestationReport(
         source=att.source,
         predicate_type=att.attestation.predicate_type,

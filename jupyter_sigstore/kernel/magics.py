@@ -131,6 +131,27 @@ class SigstoreMagics(Magics):
     def in_kernel(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
 
+    @property
+    def under_run(self) -> bool:
+        """Started by ``jupyter-sigstore run``, which signs once execution ends."""
+        from ..execution import ENV_RUN
+
+        return self.in_kernel and bool(os.environ.get(ENV_RUN))
+
+    @property
+    def headless(self) -> bool:
+        """A kernel no front end acts for: ``run``, or a client (nbclient, nbconvert, papermill) that
+        tells the kernel no notebook. Requests are then recorded in the notebook's outputs."""
+        return self.under_run or (self.in_kernel and self.own_notebook() is None)
+
+    def anchor(self) -> Path:
+        """The notebook that relative names are relative to; headless without a known notebook,
+        a stand-in in the working directory (where nbclient and nbconvert start the kernel)."""
+        own = self.own_notebook()
+        if own is None and self.headless:
+            return Path.cwd() / "(headless).ipynb"
+        return self.notebook(None)
+
     def start(self) -> None:
         """Open the front-end link when running in a Jupyter kernel."""
         if self.in_kernel:
@@ -245,7 +266,12 @@ class SigstoreMagics(Magics):
         p = _parser("untrack" if untrack else "track")
         p.add_argument("paths", nargs="+", metavar="PATH")
         p.add_argument("--notebook", metavar="NOTEBOOK")
+        if not untrack:
+            p.add_argument("--input", action="store_true")
         ns = p.parse_args(args)
+        if not untrack and (ns.input or (self.headless and not ns.notebook)):
+            self._record_track(ns.paths, inputs=ns.input)
+            return
         notebook = self.notebook(ns.notebook)
         current = self.tracked_for(notebook)
         if untrack:
@@ -262,7 +288,35 @@ class SigstoreMagics(Magics):
         print(f"tracked outputs: {', '.join(new) or 'none'}{where}")
 
     def _untrack(self, args: list[str]) -> None:
+        if self.headless and "--notebook" not in args:
+            raise UsageError(
+                "untrack is not recorded when the notebook runs without a front end: remove the "
+                "`%sigstore track` line instead"
+            )
         self._track(args, untrack=True)
+
+    def _record_track(self, paths: list[str], *, inputs: bool) -> None:
+        """Record tracked outputs (or declared inputs, with their sha256 now) in this cell's output,
+        which the client saves with the notebook (see jupyter_sigstore.headless)."""
+        from ..hashing import sha256_file
+        from ..headless import track_output
+        from ..tracking import normalise
+
+        anchor = self.anchor()
+        names = normalise(anchor, paths)
+        if inputs:
+            declared = []
+            for name in names:
+                path = anchor.parent / name
+                if not path.is_file():
+                    raise UsageError(f"input {name} is not a file (declare input files one by one)")
+                declared.append({"path": name, "sha256": sha256_file(path)})
+            text = f"declared inputs: {', '.join(names)} (recorded for `jupyter-sigstore run`)"
+            _display_raw(track_output([], declared, text))
+            return
+        text = f"tracked outputs: {', '.join(names)} (recorded in this notebook; signed by "
+        text += "`jupyter-sigstore run`)" if self.under_run else "`jupyter-sigstore sign --pending`)"
+        _display_raw(track_output(names, [], text))
 
     def _sign(self, args: list[str]) -> None:
         from ..tracking import names_of
@@ -281,6 +335,9 @@ class SigstoreMagics(Magics):
             raise UsageError(
                 "--replace and --countersign cannot be combined: a countersignature keeps the others"
             )
+        if self.headless:
+            self._record_sign(ns)
+            return
         earlier_keys = _load_public_keys(ns.earlier_key)
         notebook = self.notebook(ns.notebook)
         own = notebook == self.own_notebook()
@@ -333,6 +390,35 @@ class SigstoreMagics(Magics):
                 "(no jupyter-sigstore front-end extension has answered yet; if no 'signed' notification "
                 "appears, save the notebook and run `%sigstore sign` again to sign the saved file)"
             )
+
+    def _record_sign(self, ns: argparse.Namespace) -> None:
+        """Headless: never sign here (the client's save would overwrite a signature written now);
+        record the request for ``run`` or ``jupyter-sigstore sign --pending``."""
+        from ..headless import sign_output
+        from ..tracking import names_of
+
+        later = (
+            "`jupyter-sigstore run NOTEBOOK`"
+            if self.under_run
+            else "`jupyter-sigstore sign --pending NOTEBOOK`"
+        )
+        if ns.notebook or ns.on_disk or ns.countersign or ns.replace or ns.earlier_key:
+            raise UsageError(
+                "this notebook runs without a front end, whose save would overwrite a signature made "
+                f"now; nothing was signed: sign after execution with {later}"
+            )
+        anchor = self.anchor()
+        outputs = names_of(anchor, ns.output, base=Path.cwd())
+        _check_exist(anchor, outputs)
+        what = f" and {len(outputs)} output(s): {', '.join(outputs)}" if outputs else ""
+        if self.under_run:
+            text = f"signing requested: `jupyter-sigstore run` signs this notebook{what} when execution ends"
+        else:
+            text = (
+                f"signing requested, NOT signed yet: no front end can sign this notebook{what} while it "
+                "runs headless; after execution run `jupyter-sigstore sign --pending NOTEBOOK`"
+            )
+        _display_raw(sign_output(outputs, text))
 
     def _sign_on_disk(
         self,
@@ -487,7 +573,7 @@ class SigstoreMagics(Magics):
         p = _parser("output")
         p.add_argument("name", metavar="NAME")
         ns = p.parse_args(args)
-        notebook = self.notebook(None)
+        notebook = self.anchor()
         target = (notebook.parent / ns.name).resolve()
         if notebook.parent.resolve() not in target.parents:
             raise UsageError(f"output {ns.name} must be inside the notebook's folder")
@@ -511,6 +597,9 @@ class SigstoreMagics(Magics):
 
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, data)
+        if self.headless:
+            self._record_track([str(target)], inputs=False)
+            return
         extra = [] if notebook == self.own_notebook() else ["--notebook", str(notebook)]
         self._track([str(target), *extra])
 
@@ -579,6 +668,12 @@ def _output_bytes(name: str, bundles: list[dict[str, Any]], value: Any = None) -
         return base64.b64decode(value) if isinstance(value, str) else bytes(value)
     text = "".join(value) if isinstance(value, list) else str(value)
     return text.encode("utf-8")
+
+
+def _display_raw(data: dict[str, Any]) -> None:
+    from IPython.display import display
+
+    display(data, raw=True)  # type: ignore[no-untyped-call]
 
 
 def _display_report(report: VerificationReport) -> None:
