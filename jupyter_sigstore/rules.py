@@ -76,18 +76,22 @@ class FileRule:
 
 def _compiler(pattern: str, replacement: str, where: str) -> Callable[[str], str]:
     """``text -> text`` replacing every match; group references ``\\1`` are honoured."""
+    compiled: Any
     try:
         import re2  # type: ignore[import-not-found,unused-ignore]
-
-        compiled: Any = re2.compile(pattern)
-        engine_error: type[Exception] = re2.error
     except ImportError:
-        compiled, engine_error = None, re.error
+        re2 = None
     try:
-        if compiled is None:
+        if re2 is not None:
+            options = re2.Options()
+            options.log_errors = False
+            compiled = re2.compile(pattern, options)
+        else:
             compiled = re.compile(pattern)
-    except engine_error as exc:
-        raise PolicyError(f"{where}: pattern {pattern!r} does not compile: {exc}") from None
+    except Exception as exc:  # re.error, or re2's error type (whose text is bytes)
+        detail = exc.args[0] if exc.args else exc
+        text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+        raise PolicyError(f"{where}: pattern {pattern!r} does not compile: {text}") from None
     groups = re.compile(r"\\(\d)")
 
     def expand(match: Any) -> str:
