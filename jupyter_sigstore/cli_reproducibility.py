@@ -165,7 +165,7 @@ def _signer(args: argparse.Namespace, instance: Any) -> Any:
 
     if args.key:
         return api.key_signer(args.key)
-    from .identity import obtain_token
+    from .oidc.terminal import obtain_token
 
     token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
     return api.keyless_signer(token, instance)

@@ -164,6 +164,39 @@ class TrustedSigner:
         return f"{who} ({issuer}{claims})"
 
 
+#: The attestation kinds an ``[[attested]]`` requirement may name, and their predicate types.
+ATTESTATION_KINDS = {"reproduction": "https://in-toto.io/attestation/test-result/v0.1"}
+
+
+@dataclass(frozen=True)
+class AttestationRule:
+    """A required attestation (``[[attested]]``): of ``kind``, signed by the ``[[trusted]]`` entry
+    ``by``, about the notebook as it is, with one of the ``results`` (e.g. a reproduction PASSED)."""
+
+    name: str
+    kind: str
+    by: str
+    results: tuple[str, ...] = ("PASSED",)
+
+    @property
+    def predicate_type(self) -> str:
+        return ATTESTATION_KINDS[self.kind]
+
+    def describe(self) -> str:
+        return f"{self.kind} by {self.by} with result {' or '.join(self.results)}"
+
+
+@dataclass(frozen=True)
+class AttestationFact:
+    """A verified attestation as a policy judges it: who signed it, its type and predicate, and
+    whether it is about the notebook as it is."""
+
+    signer: SignerIdentity
+    predicate_type: str
+    predicate: Any
+    covers_current: bool
+
+
 def _signer_key(signer: SignerIdentity) -> tuple[str, str]:
     """Who signed, for counting distinct signers: identity and issuer (a key signer's identity
     is its key)."""
@@ -192,16 +225,32 @@ class TrustPolicy:
     #: What a local file the notebook displays but no signature covers does to the verdict:
     #: ``fail`` (not verified) or ``warn`` (verified, with a warning).
     unsigned_displayed_files: str = "fail"
+    #: Required attestations (``[[attested]]``), named in ``require`` like signer roles.
+    attested: tuple[AttestationRule, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.signers:
             raise PolicyError(f"policy from {self.source} names no trusted signer")
         names = [s.name for s in self.signers]
+        attested = [a.name for a in self.attested]
         for name in self.require:
-            if name not in names:
+            if name not in names and name not in attested:
                 raise PolicyError(
-                    f"policy from {self.source} requires {name!r}, which no [[trusted]] entry names"
+                    f"policy from {self.source} requires {name!r}, which no [[trusted]] or [[attested]] "
+                    "entry names"
                 )
+        for rule in self.attested:
+            if rule.by not in names:
+                raise PolicyError(
+                    f"policy from {self.source}: [[attested]] {rule.name!r} is by {rule.by!r}, which no "
+                    "[[trusted]] entry names"
+                )
+
+    @property
+    def _signer_roles(self) -> tuple[str, ...]:
+        """The required names that signatures fill (the others are required attestations)."""
+        attested = {a.name for a in self.attested}
+        return tuple(r for r in self.require if r not in attested)
 
     @classmethod
     def exact(cls, identity: str, issuer: str) -> TrustPolicy:
@@ -240,7 +289,7 @@ class TrustPolicy:
                 can_fill.setdefault(_signer_key(signer), set()).update(roles)
         if self.one_signer_may_fill_several_roles:
             filled = {role: key for key, roles in can_fill.items() for role in roles}
-            return filled, [role for role in self.require if role not in filled]
+            return filled, [role for role in self._signer_roles if role not in filled]
         holder: dict[tuple[str, str], str] = {}
 
         def augment(role: str, seen: set[tuple[str, str]]) -> bool:
@@ -252,7 +301,7 @@ class TrustPolicy:
                         return True
             return False
 
-        missing = [role for role in self.require if not augment(role, set())]
+        missing = [role for role in self._signer_roles if not augment(role, set())]
         return {role: key for key, role in holder.items()}, missing
 
     def unmet(self, signers: Sequence[SignerIdentity]) -> list[str]:
@@ -261,7 +310,7 @@ class TrustPolicy:
         :func:`narrow`) prefixed ``admin:``. Without ``require`` there are no roles to name, so a
         policy nobody satisfies may have none unmet: ask :meth:`is_satisfied` for the verdict and
         :meth:`shortfall` for the sentence."""
-        missing = self._assign(signers)[1] if self.require else []
+        missing = self._assign(signers)[1] if self._signer_roles else []
         if self.ceiling is not None:
             missing += [ADMIN_PREFIX + name for name in self.ceiling.unmet(signers)]
         return missing
@@ -272,7 +321,7 @@ class TrustPolicy:
         one signer is trusted; and an administrator's policy it was narrowed by is satisfied too."""
         if self.unmet(signers):
             return False
-        return bool(self.require) or any(self._trusts(s) for s in signers)
+        return bool(self._signer_roles) or any(self._trusts(s) for s in signers)
 
     def shortfall(self, signers: Sequence[SignerIdentity]) -> str | None:
         """What the signers lack, as one phrase (None when the policy is satisfied), e.g.
@@ -285,7 +334,7 @@ class TrustPolicy:
             trusted = ", ".join(s.describe() for s in self.signers)
             return f"no signature by a trusted signer (any of: {trusted})"
         text = f"missing: {', '.join(missing)}"
-        if self.require and not self.one_signer_may_fill_several_roles:
+        if self._signer_roles and not self.one_signer_may_fill_several_roles:
             filled = self._assign(signers)[0]
             busy = [
                 f"{key[0]} already fills {role}"
@@ -295,6 +344,39 @@ class TrustPolicy:
             if busy:
                 text += f" ({'; '.join(busy)}; each required role needs a different signer)"
         return text
+
+    def signatures_only(self) -> TrustPolicy:
+        """This policy without its required attestations: what ``reproduce`` checks before it
+        executes (the reproduction it is about to make cannot be a precondition of making it)."""
+        ceiling = self.ceiling.signatures_only() if self.ceiling is not None else None
+        return replace(self, require=self._signer_roles, attested=(), ceiling=ceiling)
+
+    def unmet_attestations(self, facts: Sequence[AttestationFact]) -> list[str]:
+        """The required attestations the (already verified) ``facts`` do not provide, each with why,
+        e.g. ``reproduced (no reproduction by ci about this version)``; an administrator's follow,
+        prefixed ``admin:``."""
+        missing = []
+        for rule in self.attested:
+            if rule.name not in self.require:
+                continue
+            found = [
+                f
+                for f in facts
+                if f.predicate_type == rule.predicate_type
+                and rule.by in self._roles(f.signer)
+                and f.covers_current
+            ]
+            results = [str(f.predicate.get("result")) for f in found if isinstance(f.predicate, dict)]
+            if any(r in rule.results for r in results):
+                continue
+            if results:
+                why = f"{rule.kind} by {rule.by} is {results[-1]}; accepted: {', '.join(rule.results)}"
+            else:
+                why = f"no {rule.kind} by {rule.by} about this version"
+            missing.append(f"{rule.name} ({why})")
+        if self.ceiling is not None:
+            missing += [ADMIN_PREFIX + name for name in self.ceiling.unmet_attestations(facts)]
+        return missing
 
     def _roles_of_key(self, signers: Sequence[SignerIdentity], key: tuple[str, str]) -> set[str]:
         return {role for s in signers if _signer_key(s) == key for role in self._roles(s)}
@@ -324,6 +406,7 @@ class TrustPolicy:
             parts.append("signatures made with canonical profile v1 refused")
         if self.unsigned_displayed_files == "warn":
             parts.append("unsigned displayed files only warned about")
+        parts += [f"{a.name}: {a.describe()}" for a in self.attested]
         text = "; ".join(parts)
         if self.ceiling is not None:
             text += f"; only signers the administrator's policy also trusts ({self.ceiling.describe()})"
@@ -354,7 +437,8 @@ def narrow(admin: TrustPolicy | None, project: TrustPolicy) -> TrustPolicy:
 #: Keys a ``[[trusted]]`` entry may carry, and the CI claims a policy may require.
 _SIGNER_KEYS = {"name", "identity", "identity_regex", "issuer", "issuer_regex", "github", "key"}
 _GITHUB_KEYS = set(CLAIM_EXTENSIONS)
-_TOP_KEYS = {"trusted", "policy", "reproduce"}  # [reproduce]: rules.py reads it
+_TOP_KEYS = {"trusted", "policy", "attested", "reproduce"}  # [reproduce]: rules.py reads it
+_ATTESTED_KEYS = {"name", "kind", "by", "result"}
 _POLICY_KEYS = {"require", SEVERAL_ROLES, ACCEPT_V1, DISPLAYED}
 
 
@@ -487,6 +571,7 @@ def policy_from_dict(
     displayed = section.get(DISPLAYED, "fail")
     if displayed not in ("fail", "warn"):
         raise PolicyError(f'{source}: [policy]: \'{DISPLAYED}\' must be "fail" or "warn"')
+    attested = _attested(data.get("attested", []), source, [s.name for s in signers])
     return TrustPolicy(
         tuple(signers),
         tuple(dict.fromkeys(require)),
@@ -495,7 +580,36 @@ def policy_from_dict(
         one_signer_may_fill_several_roles=several,
         accept_profile_v1=accept_v1,
         unsigned_displayed_files=displayed,
+        attested=attested,
     )
+
+
+def _attested(entries: Any, source: str, names: list[str]) -> tuple[AttestationRule, ...]:
+    """``[[attested]]`` tables: ``name``, ``kind`` (``reproduction``), ``by`` (a [[trusted]] name)
+    and the accepted ``result`` values (default PASSED)."""
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise PolicyError(f"{source}: 'attested' must be a list of [[attested]] tables")
+    rules: list[AttestationRule] = []
+    for n, entry in enumerate(entries, 1):
+        where = f"{source}: [[attested]] entry {n}"
+        unknown = sorted(set(entry) - _ATTESTED_KEYS)
+        if unknown:
+            raise PolicyError(f"{where}: unknown key {unknown[0]!r} (expected name, kind, by, result)")
+        name = _str(entry.get("name"), "'name'", where)
+        if name in names or name in (r.name for r in rules):
+            raise PolicyError(f"{where}: the name {name!r} is used twice")
+        kind = entry.get("kind", "reproduction")
+        if kind not in ATTESTATION_KINDS:
+            raise PolicyError(f"{where}: kind must be one of {', '.join(ATTESTATION_KINDS)}, not {kind!r}")
+        by = _str(entry.get("by"), "'by'", where)
+        if by not in names:
+            raise PolicyError(f"{where}: 'by' names {by!r}, which no [[trusted]] entry names")
+        result = entry.get("result", ["PASSED"])
+        result = [result] if isinstance(result, str) else result
+        if not isinstance(result, list) or not result or not set(result) <= {"PASSED", "WARNED", "FAILED"}:
+            raise PolicyError(f"{where}: result must be a list of PASSED, WARNED, FAILED")
+        rules.append(AttestationRule(name, kind, by, tuple(result)))
+    return tuple(rules)
 
 
 def _key_entry(entry: dict[str, Any], where: str, base: Path | None, key_root: Path | None) -> Any:

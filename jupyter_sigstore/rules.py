@@ -19,7 +19,7 @@ the notebook. Defaults (memory addresses, timestamps, durations, progress bars) 
     path = "figures/*.png"
     compare = "png-pixels"          # or "text" (replacements applied), "ignore"
 
-Patterns run on RE2 when ``google-re2`` is installed (linear time), else on Python's ``re``.
+Patterns are RE2 (linear-time matching; no backreferences or lookaround), as in policy files.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import re2
 
 from .errors import PolicyError
 from .textfiles import read_text
@@ -76,19 +78,12 @@ class FileRule:
 
 def _compiler(pattern: str, replacement: str, where: str) -> Callable[[str], str]:
     """``text -> text`` replacing every match; group references ``\\1`` are honoured."""
-    compiled: Any
+    options = re2.Options()
+    options.max_mem = 8 << 20
+    options.log_errors = False
     try:
-        import re2  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        re2 = None
-    try:
-        if re2 is not None:
-            options = re2.Options()
-            options.log_errors = False
-            compiled = re2.compile(pattern, options)
-        else:
-            compiled = re.compile(pattern)
-    except Exception as exc:  # re.error, or re2's error type (whose text is bytes)
+        compiled = re2.compile(pattern, options)
+    except re2.error as exc:  # its text is bytes
         detail = exc.args[0] if exc.args else exc
         text = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
         raise PolicyError(f"{where}: pattern {pattern!r} does not compile: {text}") from None

@@ -324,6 +324,16 @@ def judge(
         elif status == "verified":
             status, summary = "modified", f"{what}: what it displays is not all covered by the signature"
     warnings += limits
+    attestations = tuple(_attestation_report(a, path, latest, policy) for a in attested)
+    if policy is not None and status in ("verified", "untrusted-signer"):
+        lacking = _unmet_attestations(policy, attested, attestations)
+        if lacking:
+            missing = (*missing, *lacking)
+            if status == "verified":
+                status = "untrusted-signer"
+                summary = f"{summary}; but the policy also requires {'; '.join(lacking)}"
+            else:
+                summary = f"{summary}; also missing {'; '.join(lacking)}"
     return VerificationReport(
         status=status,
         summary=summary,
@@ -334,11 +344,24 @@ def judge(
         missing_roles=missing,
         warnings=tuple(warnings) + (policy.warnings if policy is not None else ()),
         displayed=tuple(displayed),
-        attestations=tuple(_attestation_report(a, path, latest, policy) for a in attested),
+        attestations=attestations,
         notebook=notebook,
         policy=described,
         instance=instance.name,
     )
+
+
+def _unmet_attestations(
+    policy: TrustPolicy, attested: list[VerifiedAttestation], reports: tuple[AttestationReport, ...]
+) -> list[str]:
+    """The attestations the policy requires (``[[attested]]``) that no verified one provides."""
+    from .policy import AttestationFact
+
+    facts = [
+        AttestationFact(a.signer, a.attestation.predicate_type, a.attestation.predicate, r.covers_current)
+        for a, r in zip(attested, reports, strict=True)
+    ]
+    return policy.unmet_attestations(facts)
 
 
 def _is_sidecar(source: str, path: Path) -> bool:

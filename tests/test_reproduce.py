@@ -269,3 +269,92 @@ def test_environment_changes_are_listed_next_to_the_cells_that_use_them() -> Non
     assert changes == ["python 3.11.7 -> 3.12.1", "gone-pkg 1.0 (gone)", "numpy 2.1.0 -> 2.3.0"]
     assert _related_changes("import numpy as np\nnp.mean([1])", changes) == ("numpy 2.1.0 -> 2.3.0",)
     assert short_diff(["a", "b"], ["a", "c"]) == ("-b", "+c")
+
+
+def _policy(path: Path, issuer: str, *, exemptions: bool, results: str) -> Path:
+    path.write_text(
+        f"""[[trusted]]
+name = "author"
+identity = "alice@example.com"
+issuer = "{issuer}"
+
+[[trusted]]
+name = "ci"
+identity = "ci@example.com"
+issuer = "{issuer}"
+
+[[attested]]
+name = "reproduced"
+kind = "reproduction"
+by = "ci"
+result = {results}
+
+[policy]
+require = ["author", "reproduced"]
+
+[reproduce]
+allow_exemptions = {str(exemptions).lower()}
+"""
+    )
+    return path
+
+
+def test_policy_can_require_a_reproduction_by_ci(cli: Cli, token: Callable[..., str], tmp_path: Path) -> None:
+    _signed(cli, token, ["x = 1", (NONDETERMINISTIC, ["sigstore-nondeterministic"])])
+    policy = _policy(tmp_path / "policy.toml", cli.issuer, exemptions=False, results='["PASSED"]')
+    tc = ["--trust-config", str(cli.trust_config)]
+
+    def verify() -> dict[str, object]:
+        rc, out, _ = cli("verify", "nb.ipynb", "--policy", str(policy), "--json", *tc)
+        report: dict[str, object] = json.loads(out)
+        assert rc == (0 if report["status"] == "verified" else 1)
+        return report
+
+    report = verify()
+    assert report["status"] == "untrusted-signer"
+    assert report["missing_roles"] == ["reproduced (no reproduction by ci about this version)"]
+
+    # the policy's [reproduce] table refuses the notebook's own exemption: FAILED, signed by ci
+    rc, out, _ = cli(
+        "reproduce",
+        "nb.ipynb",
+        "--policy",
+        str(policy),
+        *tc,
+        "--sign",
+        "--identity-token",
+        token("ci@example.com"),
+    )
+    assert rc == 1 and "FAILED" in out
+    assert verify()["missing_roles"] == ["reproduced (reproduction by ci is FAILED; accepted: PASSED)"]
+
+    # a reproduction by someone who is not ci does not count
+    _policy(policy, cli.issuer, exemptions=True, results='["PASSED", "WARNED"]')
+    rc, out, _ = cli(
+        "reproduce",
+        "nb.ipynb",
+        "--policy",
+        str(policy),
+        *tc,
+        "--sign",
+        "--identity-token",
+        token("bob@example.com"),
+    )
+    assert rc == 0 and "WARNED" in out
+    assert verify()["status"] == "untrusted-signer"
+
+    rc, out, _ = cli(
+        "reproduce",
+        "nb.ipynb",
+        "--policy",
+        str(policy),
+        *tc,
+        "--sign",
+        "--identity-token",
+        token("ci@example.com"),
+    )
+    assert rc == 0 and "WARNED" in out
+    report = verify()
+    assert report["status"] == "verified", report["summary"]
+    rc, out, _ = cli("verify", "nb.ipynb", "--policy", str(policy), *tc)
+    assert "reproduction WARNED by ci@example.com" in out and "trusted as ci" in out
