@@ -1,4 +1,5 @@
-"""The offline quick-start demo: sign the example notebook and its outputs, verify, show tampering fail.
+"""The offline quick-start demo: sign the example notebook and its outputs, verify, show tampering fail;
+then run a notebook (execute and sign with its provenance) and reproduce it.
 
     python examples/demo.py [--keep DIR]
 
@@ -123,6 +124,31 @@ def main() -> int:
         step("Verify the original against someone else's identity: untrusted signer")
         run(*verify[:-4], "--cert-identity", "mallory@example.com", "--cert-oidc-issuer", inst.issuer_url,
             cwd=signed, expect=1)  # fmt: skip
+
+        sim = work / "simulation"
+        sim.mkdir()
+        for name in ("simulation.ipynb", "reproduce-rules.toml"):
+            shutil.copy(HERE / name, sim / name)
+        step("Run a notebook: execute it in a fresh kernel, then sign it, its output and how it was made")
+        run(cli, "run", "simulation.ipynb", "-p", "walkers", "200", "--trust-config", str(tc),
+            "--identity-token", token, cwd=sim, secret=token)  # fmt: skip
+        trust = ["--trust-config", str(tc), "--cert-identity", identity]
+        trust += ["--cert-oidc-issuer", inst.issuer_url]
+        run(cli, "verify", "simulation.ipynb", *trust, cwd=sim)
+
+        step("The stock `sigstore` CLI checks the executed notebook's bytes against its SLSA provenance")
+        run(str(BIN / "sigstore"), "--trust-config", str(tc), "verify", "identity", "--bundle",
+            "simulation.ipynb.provenance.sigstore.json", "--cert-identity", identity, "--cert-oidc-issuer",
+            inst.issuer_url, "simulation.ipynb", cwd=sim)  # fmt: skip
+
+        step("Reproduce it: verify, re-execute in a scratch copy, compare (its run log differs: FAILED)")
+        run(cli, "reproduce", "simulation.ipynb", *trust, cwd=sim, expect=1)
+
+        ci = inst.mint_token("ci@example.com", expires_in=600)
+        step("Reproduce with the rules that say what may differ (WARNED), signed as the CI identity")
+        run(cli, "reproduce", "simulation.ipynb", "--rules", "reproduce-rules.toml", *trust, "--sign",
+            "--identity-token", ci, cwd=sim, secret=ci)  # fmt: skip
+        run(cli, "verify", "simulation.ipynb", *trust, cwd=sim)
 
     print(f"\n{GREEN}{BOLD}Demo complete.{RESET} Files are in {work}")
     return 0

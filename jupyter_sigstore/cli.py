@@ -268,7 +268,8 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         raise UsageError(
             "--replace and --countersign cannot be combined: a countersignature keeps the others"
         )
-    if args.pending and (args.output or args.countersign):
+    pending = getattr(args, "pending", False)  # `upgrade` shares this command
+    if pending and (args.output or args.countersign):
         raise UsageError("--pending signs what the notebook requested; drop --output and --countersign")
     earlier_keys = []
     if args.earlier_key:
@@ -318,7 +319,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     )
     from .signing import sign_notebook
 
-    if args.pending:
+    if pending:
         result = api.sign_pending(loaded.path, signer, replace(options, tracked=False))
     else:
         result = sign_notebook(loaded, signer, options)  # written only if unchanged since it was read

@@ -290,9 +290,12 @@ def execute(nb: dict[str, Any], settings: ExecutionSettings) -> Execution:
     )
     runs: list[CellRun] = []
     started = _now()
+    # the kernel process's own start-up chatter goes nowhere (what cells print reaches the notebook)
+    log = open(os.devnull, "wb")  # noqa: SIM115 - closed by the `with log` around the run
 
     async def go() -> tuple[dict[str, Any], dict[str, Any]]:
-        async with client.async_setup_kernel(env=dict(settings.env), cwd=str(settings.cwd)):
+        kwargs = {"env": dict(settings.env), "cwd": str(settings.cwd), "stdout": log, "stderr": log}
+        async with client.async_setup_kernel(**kwargs):
             assert client.kc is not None
             reply = await client.async_wait_for_reply(await _ensure(client.kc.kernel_info()))
             info = (reply or {}).get("content", {})
@@ -329,7 +332,8 @@ def execute(nb: dict[str, Any], settings: ExecutionSettings) -> Execution:
             return info, probe
 
     try:
-        info, probe = run_sync(go)()
+        with log:
+            info, probe = run_sync(go)()
     except NoSuchKernel:
         raise ExecutionError(
             f"kernel {kernel_name!r} (from the notebook's kernelspec) is not installed here; install it "

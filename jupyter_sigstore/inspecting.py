@@ -9,8 +9,10 @@ from typing import Any
 
 from .bundles import claimed_signer, log_index, signing_time, statement_claim
 from .canonical import digest_of
+from .errors import SigstoreNotebookError
 from .nbfile import load_notebook
-from .storage import StoredSignature, read_signatures
+from .provenance import provenance_sidecar
+from .storage import StoredSignature, read_bundle_file, read_signatures
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class ClaimedSignature:
     log_index: int | None = None
     subjects: tuple[dict[str, Any], ...] = ()
     error: str | None = None
+    predicate_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def _claims(stored: StoredSignature) -> ClaimedSignature:
         log_index=log_index(bundle),
         subjects=tuple(s for s in subjects if isinstance(s, dict)) if isinstance(subjects, list) else (),
         error=None if claim else "no readable signing certificate or key hint",
+        predicate_type=str(statement["predicateType"]) if "predicateType" in statement else None,
     )
 
 
@@ -68,5 +72,12 @@ def inspect_notebook(path: Path) -> Inspection:
     """Read a notebook's canonical digests and stored signatures' claims."""
     loaded = load_notebook(path)
     digest = digest_of(loaded.nb, path)
-    sigs = tuple(_claims(s) for s in read_signatures(loaded.nb, path))
+    stored = read_signatures(loaded.nb, path)
+    sidecar = provenance_sidecar(path)
+    if sidecar.is_file():  # the SLSA provenance `run` writes beside the notebook
+        try:
+            stored.append(read_bundle_file(sidecar))
+        except SigstoreNotebookError as exc:
+            stored.append(StoredSignature(sidecar.name, None, str(exc)))
+    sigs = tuple(_claims(s) for s in stored)
     return Inspection(str(path), digest.profile, digest.digest, tuple(c.digest for c in digest.cells), sigs)

@@ -117,6 +117,13 @@ def render_text(report: VerificationReport) -> str:
     return "\n".join(escape_terminal(line) for line in lines)
 
 
+_KINDS = {
+    "https://jupyter-sigstore.dev/notebook-provenance/v1": "notebook signature",
+    "https://slsa.dev/provenance/v1": "execution provenance (SLSA v1)",
+    "https://in-toto.io/attestation/test-result/v0.1": "reproduction (in-toto test result)",
+}
+
+
 def render_inspection(info: Inspection) -> str:
     """What a notebook's signatures claim, as plain text (control characters escaped)."""
     lines = [
@@ -131,6 +138,8 @@ def render_inspection(info: Inspection) -> str:
             lines.append(f"  signature {n} ({sig.source}): unreadable - {sig.error}")
             continue
         lines.append(f"  signature {n} ({sig.source}): claims {sig.identity} via {sig.issuer}")
+        if sig.predicate_type:
+            lines.append(f"    statement: {_KINDS.get(sig.predicate_type, sig.predicate_type)}")
         if sig.signed_at:
             lines.append(f"    signed at {sig.signed_at}")
         if sig.log_index is not None:

@@ -67,7 +67,10 @@ def token(sigstore_instance: LocalSigstore) -> Callable[..., str]:
 def example(tmp_path: Path) -> Path:
     """A private copy of examples/ (analysis.ipynb, results.csv, figures/summary.png)."""
     target = tmp_path / "example"
-    shutil.copytree(EXAMPLES, target, ignore=shutil.ignore_patterns("make_example.py", "*.sigstore.json"))
+    ignore = shutil.ignore_patterns(
+        "make_example.py", "*.sigstore.json", "simulation.ipynb", "reproduce-rules.toml"
+    )
+    shutil.copytree(EXAMPLES, target, ignore=ignore)
     return target
 
 

@@ -258,10 +258,14 @@ def test_untitled_and_no_notebook(driver: Callable[..., NotebookDriver], tmp_pat
     cell = d.run("%sigstore sign")
     assert "Untitled1.ipynb is untitled" in error_line(d, cell)
 
-    t = driver("other.ipynb", extension=False, session_name=False)  # like a terminal/console kernel
+    # a kernel that no client names a notebook for (nbclient, nbconvert, papermill, `jupyter console`):
+    # signing is recorded for `jupyter-sigstore sign --pending`, never done where a save would undo it
+    t = driver("other.ipynb", extension=False, session_name=False)
     t.run("%load_ext jupyter_sigstore")
     cell = t.run("%sigstore sign")
-    assert "this kernel has no notebook" in error_line(t, cell)
+    assert "NOT signed yet" in t.text(cell) and "jupyter-sigstore sign --pending" in t.text(cell)
+    cell = t.run(f"%sigstore sign {d.path}")
+    assert "nothing was signed: sign after execution with" in error_line(t, cell)
     cell = t.run(f"%sigstore verify {d.path}")
     assert "UNSIGNED" in t.text(cell)
 

@@ -73,3 +73,22 @@ def test_an_administrators_attestation_requirement_applies_after_narrowing() -> 
 def test_bad_attested_entries_are_named(attested: dict[str, Any], message: str) -> None:
     with pytest.raises(PolicyError, match=message):
         _policy(**attested)
+
+
+def test_the_toml_examples_in_docs_reproducibility_md_are_valid() -> None:
+    from pathlib import Path
+
+    from jupyter_sigstore.policy import policy_from_text
+    from jupyter_sigstore.rules import rules_from_dict
+
+    docs = (Path(__file__).parents[1] / "docs" / "reproducibility.md").read_text(encoding="utf-8")
+    rules_example, policy_example = [part.split("```", 1)[0] for part in docs.split("```toml\n")[1:3]]
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
+    rules = rules_from_dict(tomllib.loads(rules_example)["reproduce"], "docs")
+    assert rules.ignore_tags == {"slow"} and rules.files[0].compare == "png-pixels"
+    policy = policy_from_text(policy_example, "docs")
+    assert policy.require == ("author", "reproduced") and policy.attested[0].by == "ci"

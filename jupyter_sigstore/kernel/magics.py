@@ -141,8 +141,11 @@ class SigstoreMagics(Magics):
     @property
     def headless(self) -> bool:
         """A kernel no front end acts for: ``run``, or a client (nbclient, nbconvert, papermill) that
-        tells the kernel no notebook. Requests are then recorded in the notebook's outputs."""
-        return self.under_run or (self.in_kernel and self.own_notebook() is None)
+        tells the kernel nothing (jupyter_server names every session, consoles included, in
+        ``JPY_SESSION_NAME``). Requests are then recorded in the notebook's outputs."""
+        if self.under_run:
+            return True
+        return self.in_kernel and not os.environ.get("JPY_SESSION_NAME") and self.own_notebook() is None
 
     def anchor(self) -> Path:
         """The notebook that relative names are relative to; headless without a known notebook,

@@ -1,0 +1,118 @@
+"""What ``jupyter-sigstore run`` costs over plain nbclient execution of the same notebook.
+
+    .venv/bin/python benchmarks/run_overhead.py [--repeat 5] [--mib 64]
+
+Both sides are whole processes started the same way, interleaved so that background load hits both
+alike: ``jupyter execute NB`` (nbclient's own command: execute and save in place) against
+``jupyter-sigstore run NB --output data.bin`` (execute in a scrubbed environment with the kernel probe,
+then sign the notebook, the output and a SLSA provenance with one certificate on the loopback
+Sigstore instance). The notebook writes a ``--mib`` MiB data file, which ``run`` also hashes. Prints
+the medians, their difference, the ratio, and the hashing time of that file alone (the target is
+"under one second plus hashing").
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_sigstore.testing import LocalSigstore
+
+BIN = Path(sys.executable).parent
+
+
+def _notebook(mib: int) -> dict[str, object]:
+    cells = [
+        "import math, random\nrandom.seed(1)\nvalues = [random.random() for _ in range(100_000)]",
+        "print(sum(values) / len(values))",
+        f"with open('data.bin', 'wb') as out:\n    out.write(random.randbytes({mib} << 20))",
+        "print(math.fsum(v * v for v in values))",
+    ]
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": f"c{n}",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": s,
+            }
+            for n, s in enumerate(cells)
+        ],
+    }
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"benchmark command failed: {' '.join(cmd[:3])}…\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--mib", type=int, default=64, help="size of the data output the notebook writes")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="jupyter-sigstore-run-bench-"))
+    env = {**os.environ, "XDG_CACHE_HOME": str(work / "cache")}
+    plain_times: list[float] = []
+    run_times: list[float] = []
+    try:
+        with LocalSigstore(rekor_version=1) as inst:
+            tc = inst.write_trust_config(work / "trust_config.json")
+            for n in range(args.repeat):
+                for side in ("plain", "run") if n % 2 == 0 else ("run", "plain"):
+                    folder = work / f"{side}{n}"
+                    folder.mkdir()
+                    (folder / "nb.ipynb").write_text(json.dumps(_notebook(args.mib)))
+                    if side == "plain":
+                        plain_times.append(
+                            _timed([str(BIN / "jupyter-execute"), "nb.ipynb", "--inplace"], folder, env)
+                        )
+                    else:
+                        token = inst.mint_token("bench@example.com", expires_in=600)
+                        cmd = [str(BIN / "jupyter-sigstore"), "run", "nb.ipynb", "--output", "data.bin"]
+                        cmd += ["--trust-config", str(tc), "--identity-token", token]
+                        run_times.append(_timed(cmd, folder, env))
+            data = work / "run0" / "data.bin"
+            start = time.perf_counter()
+            with data.open("rb") as fh:
+                hashlib.file_digest(fh, "sha256")
+            hashing = time.perf_counter() - start
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    plain, ran = statistics.median(plain_times), statistics.median(run_times)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"notebook: 4 code cells writing a {args.mib} MiB output; {args.repeat} runs each, interleaved")
+
+    def all_of(times: list[float]) -> str:
+        return ", ".join(f"{t:.2f}" for t in times)
+
+    print(f"jupyter execute --inplace (nbclient): median {plain:.2f} s (all: {all_of(plain_times)})")
+    print(f"jupyter-sigstore run --output:         median {ran:.2f} s (all: {all_of(run_times)})")
+    print(
+        f"overhead: {ran - plain:+.2f} s, ratio {ran / plain:.2f}x; hashing the output alone: {hashing:.2f} s"
+    )
+    print(f"target (< 1 s plus hashing): {'met' if ran - plain < 1 + hashing else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
