@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/run_overhead.py [--repeat 5] [--mib 64]
 
-Both sides are whole processes started the same way, interleaved so that background load hits both
-alike: ``jupyter execute NB`` (nbclient's own command: execute and save in place) against
+Two comparisons, each interleaved so that background load hits both sides alike. In this process:
+``nbclient.NotebookClient(nb).execute()`` and writing the notebook, against ``api.prepare_run`` plus
+``api.sign_run`` (imports already paid). As whole processes: ``jupyter execute NB --inplace``
+(nbclient's own command) against
 ``jupyter-sigstore run NB --output data.bin`` (execute in a scrubbed environment with the kernel probe,
 then sign the notebook, the output and a SLSA provenance with one certificate on the loopback
 Sigstore instance). The notebook writes a ``--mib`` MiB data file, which ``run`` also hashes. Prints
@@ -65,6 +67,38 @@ def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
+def _in_process(
+    work: Path, mib: int, repeat: int, tc: Path, inst: LocalSigstore
+) -> tuple[list[float], list[float]]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    from jupyter_sigstore import api
+    from jupyter_sigstore.oidc.tokens import parse_token
+
+    instance = api.Instance.select(trust_config=str(tc))
+    plain: list[float] = []
+    ran: list[float] = []
+    for n in range(repeat):
+        for side in ("plain", "run") if n % 2 == 0 else ("run", "plain"):
+            folder = work / f"in-{side}{n}"
+            folder.mkdir()
+            path = folder / "nb.ipynb"
+            path.write_text(json.dumps(_notebook(mib)))
+            start = time.perf_counter()
+            if side == "plain":
+                nb = nbformat.read(str(path), as_version=4)
+                NotebookClient(nb, resources={"metadata": {"path": str(folder)}}).execute()
+                nbformat.write(nb, str(path))
+                plain.append(time.perf_counter() - start)
+            else:
+                token = parse_token(inst.mint_token("bench@example.com", expires_in=600), "benchmark")
+                options = api.RunOptions(outputs=(str(folder / "data.bin"),), instance=instance)
+                api.sign_run(api.prepare_run(path, options), api.keyless_signer(token, instance))
+                ran.append(time.perf_counter() - start)
+    return plain, ran
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -77,6 +111,8 @@ def main() -> int:
     try:
         with LocalSigstore(rekor_version=1) as inst:
             tc = inst.write_trust_config(work / "trust_config.json")
+            os.environ["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]
+            in_plain, in_run = _in_process(work, args.mib, args.repeat, tc, inst)
             for n in range(args.repeat):
                 for side in ("plain", "run") if n % 2 == 0 else ("run", "plain"):
                     folder = work / f"{side}{n}"
@@ -101,6 +137,10 @@ def main() -> int:
     plain, ran = statistics.median(plain_times), statistics.median(run_times)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"notebook: 4 code cells writing a {args.mib} MiB output; {args.repeat} runs each, interleaved")
+    a, b = statistics.median(in_plain), statistics.median(in_run)
+    print(f"in process: nbclient execute + write median {a:.2f} s; prepare_run + sign_run median {b:.2f} s")
+    print(f"  overhead {b - a:+.2f} s, ratio {b / a:.2f}x")
+    print("whole processes:")
 
     def all_of(times: list[float]) -> str:
         return ", ".join(f"{t:.2f}" for t in times)
@@ -110,7 +150,8 @@ def main() -> int:
     print(
         f"overhead: {ran - plain:+.2f} s, ratio {ran / plain:.2f}x; hashing the output alone: {hashing:.2f} s"
     )
-    print(f"target (< 1 s plus hashing): {'met' if ran - plain < 1 + hashing else 'NOT met'}")
+    worst = max(ran - plain, b - a)
+    print(f"target (< 1 s plus hashing, both comparisons): {'met' if worst < 1 + hashing else 'NOT met'}")
     return 0
 
 

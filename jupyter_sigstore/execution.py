@@ -76,14 +76,16 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # One expression, evaluated silently before any cell runs: what the kernel runs on. Only the
 # standard library, so it works in a kernel without jupyter-sigstore installed.
 _PROBE = (
-    "(lambda sys, platform, md, json: json.dumps({"
+    "(lambda os, sys, platform, json: json.dumps({"
     "'python': platform.python_version(), 'implementation': platform.python_implementation(), "
     "'system': platform.system(), 'release': platform.release(), 'machine': platform.machine(), "
     "'platform': platform.platform(), "
-    "'packages': sorted({(str(d.metadata['Name']), str(d.version)) for d in md.distributions() "
-    "if d.metadata['Name']})}))"
-    "(__import__('sys'), __import__('platform'), __import__('importlib.metadata').metadata, "
-    "__import__('json'))"
+    # installed distributions from their .dist-info folder names (name-version), in import order:
+    # reading every METADATA file instead costs half a second in a large environment
+    "'packages': sorted(dict(reversed([(e[:-10].partition('-')[0], e[:-10].partition('-')[2]) "
+    "for p in sys.path if os.path.isdir(p or '.') for e in os.listdir(p or '.') "
+    "if e.endswith('.dist-info')])).items())}))"
+    "(__import__('os'), __import__('sys'), __import__('platform'), __import__('json'))"
 )
 
 CellRunStatus = Literal["ok", "error", "not-run", "skipped"]
