@@ -94,6 +94,19 @@ def test_deterministic_notebook_passes_and_the_result_is_signed(
 
     report = cli.verify("nb.ipynb")
     assert report["status"] == "verified"
+    # the widget and %sigstore verify render the same report as HTML
+    from jupyter_sigstore import api
+
+    html = api.render_html(
+        api.verify(
+            "nb.ipynb",
+            api.VerifyOptions(
+                policy=api.TrustPolicy.exact("alice@example.com", cli.issuer),
+                instance=Instance.select(trust_config=str(trust_config)),
+            ),
+        )
+    )
+    assert "reproduction PASSED by ci@example.com" in html and "Executed by" in html
     kinds = {a["predicate_type"]: a for a in report["attestations"]}
     assert kinds[TEST_RESULT_PREDICATE_TYPE]["identity"] == "ci@example.com"
     assert kinds[TEST_RESULT_PREDICATE_TYPE]["covers_current"]

@@ -18,7 +18,26 @@ export interface ISignatureReport {
   trusted_as: string[];
   covers_current: boolean;
   error: string | null;
+  /** For a signature made by `jupyter-sigstore run`: a summary of its execution record. */
+  execution?: string | null;
 }
+
+/** An attestation that is not a notebook signature: an execution provenance, a reproduction. */
+export interface IAttestationReport {
+  source: string;
+  predicate_type: string;
+  identity: string | null;
+  issuer: string | null;
+  signed_at: string | null;
+  log_index: number | null;
+  trusted_as: string[];
+  covers_current: boolean;
+  predicate: Record<string, unknown>;
+}
+
+export const TEST_RESULT_TYPE =
+  'https://in-toto.io/attestation/test-result/v0.1';
+export const SLSA_PROVENANCE_TYPE = 'https://slsa.dev/provenance/v1';
 
 export interface ICellReport {
   index: number;
@@ -47,6 +66,8 @@ export interface IVerificationReport {
   notebook_changes: string[];
   policy: string | null;
   instance: string | null;
+  missing_roles?: string[];
+  attestations?: IAttestationReport[];
 }
 
 export interface IPolicyInfo {
@@ -352,4 +373,68 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       }
     );
   });
+}
+
+function failedTests(att: IAttestationReport): string[] {
+  const failed = att.predicate?.failedTests;
+  return Array.isArray(failed)
+    ? failed.filter((t): t is string => typeof t === 'string')
+    : [];
+}
+
+/**
+ * One human line per attestation, e.g. "Reproduction FAILED by ci@example.com: cell 4, output
+ * results.csv failed" or "Execution provenance (SLSA v1) by alice@example.com".
+ */
+export function describeAttestation(att: IAttestationReport): string {
+  const who = att.identity ?? 'an unknown signer';
+  if (att.predicate_type === TEST_RESULT_TYPE) {
+    const result =
+      typeof att.predicate?.result === 'string' ? att.predicate.result : '?';
+    const failed = failedTests(att);
+    const shown = failed.slice(0, 5).join(', ');
+    const more = failed.length > 5 ? '…' : '';
+    return `Reproduction ${result} by ${who}${failed.length ? `: ${shown}${more} failed` : ''}`;
+  }
+  if (att.predicate_type === SLSA_PROVENANCE_TYPE) {
+    return `Execution provenance (SLSA v1) by ${who}`;
+  }
+  return `Attestation ${att.predicate_type} by ${who}`;
+}
+
+/** The newest reproduction (test result) that is about the notebook as it is, or null. */
+export function latestReproduction(
+  report: IVerificationReport | null
+): IAttestationReport | null {
+  const found = (report?.attestations ?? []).filter(
+    a => a.predicate_type === TEST_RESULT_TYPE && a.covers_current
+  );
+  return found.length ? found[found.length - 1] : null;
+}
+
+/**
+ * 0-based indices of the cells that the newest reproduction of this version failed to reproduce
+ * (its failedTests name them "cell N", 1-based). Only a valid signature's report is trusted for this.
+ */
+export function unreproducedCellIndices(
+  report: IVerificationReport | null
+): number[] {
+  if (
+    !report ||
+    (report.status !== 'verified' && report.status !== 'untrusted-signer')
+  ) {
+    return [];
+  }
+  const latest = latestReproduction(report);
+  if (!latest) {
+    return [];
+  }
+  const indices: number[] = [];
+  for (const name of failedTests(latest)) {
+    const match = /^cell (\d+)$/.exec(name);
+    if (match) {
+      indices.push(Number(match[1]) - 1);
+    }
+  }
+  return indices;
 }

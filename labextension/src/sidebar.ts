@@ -3,10 +3,12 @@ import { Widget } from '@lumino/widgets';
 
 import {
   badgeInfo,
+  describeAttestation,
   describeCell,
   ICellReport,
   ISignatureReport,
-  logLink
+  logLink,
+  unreproducedCellIndices
 } from './model';
 import { ProvenanceVerifier } from './verifier';
 
@@ -116,6 +118,52 @@ export class ProvenanceSidebar extends Widget {
     }
     root.append(sigs);
 
+    const attestations = report.attestations ?? [];
+    if (attestations.length) {
+      const atts = section(
+        `Execution and reproductions (${attestations.length})`
+      );
+      const list = el('ul', 'jp-sigstore-attestations', '');
+      for (const att of attestations) {
+        const item = el('li', '', describeAttestation(att));
+        const when = att.signed_at ? ` at ${formatTime(att.signed_at)}` : '';
+        const trust = att.trusted_as.length
+          ? `trusted as ${att.trusted_as.join(', ')}`
+          : 'not trusted by the policy';
+        const about = att.covers_current
+          ? 'this version'
+          : 'an earlier version';
+        item.append(
+          el('div', 'jp-sigstore-muted', `${trust}; about ${about}${when}`)
+        );
+        list.append(item);
+      }
+      atts.append(list);
+      const failed = unreproducedCellIndices(report);
+      if (failed.length) {
+        const cells = el('ul', 'jp-sigstore-cells', '');
+        for (const index of failed) {
+          const item = el('li', '', '');
+          item.dataset.status = 'unreproduced';
+          const link = button(`Cell ${index + 1}: did not reproduce`, () => {
+            const target = panel.content.widgets[index];
+            if (target) {
+              panel.content.activeCellIndex = index;
+              void panel.content.scrollToCell(target, 'center');
+            }
+          });
+          link.classList.add('jp-sigstore-cellLink');
+          item.append(link);
+          cells.append(item);
+        }
+        atts.append(cells);
+      }
+      root.append(atts);
+    }
+    for (const missing of report.missing_roles ?? []) {
+      root.append(el('p', 'jp-sigstore-error', `Policy: missing ${missing}`));
+    }
+
     if (report.outputs.length) {
       const outs = section(`Data outputs (${report.outputs.length})`);
       const list = el('ul', 'jp-sigstore-outputs', '');
@@ -213,6 +261,9 @@ function signatureCard(sig: ISignatureReport): HTMLElement {
     'Covers',
     sig.covers_current ? 'this version' : 'an earlier version'
   ]);
+  if (sig.execution) {
+    rows.push(['Executed', `by jupyter-sigstore run: ${sig.execution}`]);
+  }
   const dl = document.createElement('dl');
   for (const [k, v] of rows) {
     const dt = el('dt', '', k);

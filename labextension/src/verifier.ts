@@ -3,10 +3,16 @@ import { Contents } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { getAPI } from './api';
-import { changedCellIndices, IVerifyResponse, withTimeout } from './model';
+import {
+  changedCellIndices,
+  IVerifyResponse,
+  unreproducedCellIndices,
+  withTimeout
+} from './model';
 
 /** CSS class put on cells that changed since signing. */
 export const CHANGED_CELL_CLASS = 'jp-sigstore-changedCell';
+export const UNREPRODUCED_CELL_CLASS = 'jp-sigstore-unreproducedCell';
 
 /** The verification state of one open notebook. */
 export interface IPanelState {
@@ -121,7 +127,9 @@ export class ProvenanceVerifier {
   /** Put the changed-cell marker on exactly the cells the latest report names. */
   applyMarkers(panel: NotebookPanel): void {
     const state = this.stateOf(panel);
-    const changed = new Set(changedCellIndices(state.response?.report ?? null));
+    const report = state.response?.report ?? null;
+    const changed = new Set(changedCellIndices(report));
+    const unreproduced = new Set(unreproducedCellIndices(report));
     panel.content.widgets.forEach((cell, index) => {
       const on = changed.has(index);
       cell.toggleClass(CHANGED_CELL_CLASS, on);
@@ -129,6 +137,13 @@ export class ProvenanceVerifier {
         cell.node.setAttribute('data-sigstore-changed', 'true');
       } else {
         cell.node.removeAttribute('data-sigstore-changed');
+      }
+      const failed = !on && unreproduced.has(index);
+      cell.toggleClass(UNREPRODUCED_CELL_CLASS, failed);
+      if (failed) {
+        cell.node.setAttribute('data-sigstore-unreproduced', 'true');
+      } else {
+        cell.node.removeAttribute('data-sigstore-unreproduced');
       }
     });
   }

@@ -4,7 +4,9 @@ import {
   changedCellIndices,
   contentFingerprint,
   defaultOutputs,
+  describeAttestation,
   describeCell,
+  IAttestationReport,
   isUntitled,
   IVerificationReport,
   IVerifyResponse,
@@ -12,6 +14,9 @@ import {
   relativeTo,
   resolveRelative,
   signers,
+  SLSA_PROVENANCE_TYPE,
+  TEST_RESULT_TYPE,
+  unreproducedCellIndices,
   withTimeout
 } from '../model';
 
@@ -264,5 +269,63 @@ describe('withTimeout', () => {
     await expect(withTimeout(new Promise(() => undefined), 10)).rejects.toThrow(
       'no answer from the server'
     );
+  });
+});
+
+function attestation(
+  overrides: Partial<IAttestationReport> = {}
+): IAttestationReport {
+  return {
+    source: 'metadata.sigstore.signatures[1]',
+    predicate_type: TEST_RESULT_TYPE,
+    identity: 'ci@example.com',
+    issuer: 'https://issuer.example',
+    signed_at: '2026-01-02T00:00:00Z',
+    log_index: 8,
+    trusted_as: ['ci'],
+    covers_current: true,
+    predicate: {
+      result: 'FAILED',
+      failedTests: ['cell 4', 'output results.csv'],
+      passedTests: ['cell 1']
+    },
+    ...overrides
+  };
+}
+
+describe('reproductions', () => {
+  it('describes a reproduction and an execution provenance in words', () => {
+    expect(describeAttestation(attestation())).toBe(
+      'Reproduction FAILED by ci@example.com: cell 4, output results.csv failed'
+    );
+    expect(
+      describeAttestation(
+        attestation({ predicate_type: SLSA_PROVENANCE_TYPE, predicate: {} })
+      )
+    ).toBe(
+      'Execution provenance (SLSA v1) by alice@example.com'.replace(
+        'alice',
+        'ci'
+      )
+    );
+  });
+  it('marks the cells the newest reproduction of this version failed', () => {
+    const older = attestation({
+      predicate: { result: 'FAILED', failedTests: ['cell 2'] }
+    });
+    expect(
+      unreproducedCellIndices(report({ attestations: [older, attestation()] }))
+    ).toEqual([3]);
+    expect(
+      unreproducedCellIndices(
+        report({ attestations: [attestation({ covers_current: false })] })
+      )
+    ).toEqual([]);
+    expect(
+      unreproducedCellIndices(
+        report({ status: 'invalid', attestations: [attestation()] })
+      )
+    ).toEqual([]);
+    expect(unreproducedCellIndices(report())).toEqual([]);
   });
 });
