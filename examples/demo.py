@@ -131,7 +131,7 @@ def main() -> int:
             shutil.copy(HERE / name, sim / name)
         step("Run a notebook: execute it in a fresh kernel, then sign it, its output and how it was made")
         run(cli, "run", "simulation.ipynb", "-p", "walkers", "200", "--trust-config", str(tc),
-            "--identity-token", token, cwd=sim, secret=token)  # fmt: skip
+            cwd=sim)  # fmt: skip
         trust = ["--trust-config", str(tc), "--cert-identity", identity]
         trust += ["--cert-oidc-issuer", inst.issuer_url]
         run(cli, "verify", "simulation.ipynb", *trust, cwd=sim)
@@ -144,10 +144,11 @@ def main() -> int:
         step("Reproduce it: verify, re-execute in a scratch copy, compare (its run log differs: FAILED)")
         run(cli, "reproduce", "simulation.ipynb", *trust, cwd=sim, expect=1)
 
-        ci = inst.mint_token("ci@example.com", expires_in=600)
         step("Reproduce with the rules that say what may differ (WARNED), signed as the CI identity")
+        os.environ["SIGSTORE_ID_TOKEN"] = inst.mint_token("ci@example.com", expires_in=600)
+        print(f"{DIM}(SIGSTORE_ID_TOKEN now holds a token for ci@example.com){RESET}")
         run(cli, "reproduce", "simulation.ipynb", "--rules", "reproduce-rules.toml", *trust, "--sign",
-            "--identity-token", ci, cwd=sim, secret=ci)  # fmt: skip
+            cwd=sim)  # fmt: skip
         run(cli, "verify", "simulation.ipynb", *trust, cwd=sim)
 
     print(f"\n{GREEN}{BOLD}Demo complete.{RESET} Files are in {work}")

@@ -209,7 +209,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_output_options(digest)
     from .cli_reproducibility import add_commands
 
-    add_commands(sub, _add_instance_options)
+    add_commands(sub, _add_instance_options, _add_identity_options)
     return parser
 
 
@@ -251,6 +251,32 @@ def _instance(args: argparse.Namespace) -> Any:
     return Instance.select(staging=args.staging, trust_config=args.trust_config)
 
 
+def signer_from_args(args: argparse.Namespace, instance: Any) -> Any:
+    """The signer the identity options name: a local key, else a keyless signer for the first token
+    found (option, file, $SIGSTORE_ID_TOKEN, ambient CI credentials, interactive login)."""
+    from . import api
+    from .errors import UsageError
+
+    if args.key:
+        return api.key_signer(args.key)
+    from .oidc.terminal import obtain_token
+
+    explicit, source = None, "--identity-token"
+    if args.identity_token and args.identity_token_file:
+        raise UsageError("give --identity-token or --identity-token-file, not both")
+    if args.identity_token_file:
+        from .oidc.sources import read_token_file
+
+        explicit = read_token_file(args.identity_token_file)
+        source = "the file " + args.identity_token_file
+    elif args.identity_token:
+        from .oidc.sources import read_token_argument
+
+        explicit, source = read_token_argument(args.identity_token)
+    token = obtain_token(instance, explicit=explicit, explicit_source=source, force_oob=args.oauth_force_oob)
+    return api.keyless_signer(token, instance)
+
+
 def _cmd_sign(args: argparse.Namespace) -> int:
     import json
     from dataclasses import replace
@@ -278,28 +304,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         earlier_keys = [load_public_key(k) for k in args.earlier_key]
     # Read the notebook first so a bad notebook never costs an interactive login.
     loaded = load_notebook(Path(args.notebook))
-    signer: Any
-    if args.key:
-        signer = api.key_signer(args.key)
-    else:
-        from .oidc.terminal import obtain_token
-
-        explicit, source = None, "--identity-token"
-        if args.identity_token and args.identity_token_file:
-            raise UsageError("give --identity-token or --identity-token-file, not both")
-        if args.identity_token_file:
-            from .oidc.sources import read_token_file
-
-            explicit = read_token_file(args.identity_token_file)
-            source = "the file " + args.identity_token_file
-        elif args.identity_token:
-            from .oidc.sources import read_token_argument
-
-            explicit, source = read_token_argument(args.identity_token)
-        token = obtain_token(
-            instance, explicit=explicit, explicit_source=source, force_oob=args.oauth_force_oob
-        )
-        signer = api.keyless_signer(token, instance)
+    signer = signer_from_args(args, instance)
     options = api.SignOptions(
         outputs=tuple(args.output),
         # without --output: the outputs tracked in the notebook with `%sigstore track`

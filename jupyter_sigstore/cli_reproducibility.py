@@ -56,19 +56,13 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _identity_options(parser: argparse.ArgumentParser) -> None:
-    ident = parser.add_argument_group("identity for signing (first found wins)")
-    ident.add_argument(
-        "--identity-token", metavar="TOKEN", help="an OIDC identity token (else $SIGSTORE_ID_TOKEN)"
-    )
-    ident.add_argument(
-        "--oauth-force-oob", action="store_true", help="interactive login: print a URL instead of a browser"
-    )
-    ident.add_argument("--key", metavar="KEY", help="sign with a local EC P-256 private key instead")
-
-
-def add_commands(sub: Any, add_instance_options: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add ``run`` and ``reproduce`` to the command line's subparsers."""
+def add_commands(
+    sub: Any,
+    add_instance_options: Callable[[argparse.ArgumentParser], None],
+    add_identity_options: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add ``run`` and ``reproduce`` to the command line's subparsers (with the instance and
+    identity options every signing command takes)."""
     run = sub.add_parser(
         "run",
         help="execute a notebook in a fresh kernel, then sign it, its outputs and how it was made",
@@ -115,7 +109,7 @@ def add_commands(sub: Any, add_instance_options: Callable[[argparse.ArgumentPars
     )
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     _execution_options(run)
-    _identity_options(run)
+    add_identity_options(run)
     add_instance_options(run)
 
     rep = sub.add_parser(
@@ -150,7 +144,7 @@ def add_commands(sub: Any, add_instance_options: Callable[[argparse.ArgumentPars
     rep.add_argument("--keep-scratch", action="store_true", help="keep the scratch copy (its path is shown)")
     rep.add_argument("--json", action="store_true", help="print the report as JSON")
     _execution_options(rep)
-    _identity_options(rep)
+    add_identity_options(rep)
     add_instance_options(rep)
 
 
@@ -161,14 +155,9 @@ def _instance(args: argparse.Namespace) -> Any:
 
 
 def _signer(args: argparse.Namespace, instance: Any) -> Any:
-    from . import api
+    from .cli import signer_from_args
 
-    if args.key:
-        return api.key_signer(args.key)
-    from .oidc.terminal import obtain_token
-
-    token = obtain_token(instance, explicit=args.identity_token, force_oob=args.oauth_force_oob)
-    return api.keyless_signer(token, instance)
+    return signer_from_args(args, instance)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
