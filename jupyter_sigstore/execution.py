@@ -343,9 +343,7 @@ def execute(nb: dict[str, Any], settings: ExecutionSettings) -> Execution:
         ) from None
     except TimeoutError as exc:
         raise ExecutionError(f"the kernel {kernel_name!r} did not start: {_first_line(exc)}") from None
-    except RuntimeError as exc:
-        if isinstance(exc, ExecutionError):
-            raise
+    except RuntimeError as exc:  # e.g. "Kernel died before replying to kernel_info"
         raise ExecutionError(f"the kernel {kernel_name!r} failed: {_first_line(exc)}") from None
     language_info = info.get("language_info") or {}
     implementation = info.get("implementation")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import rfc8785
 
 from .canonical import NotebookDigest, digest_of
-from .errors import ExecutionError, SigningError, UsageError, first_line
+from .errors import ExecutionError, NotebookError, SigningError, UsageError, first_line
 from .execution import (
     ENV_RUN,
     SECRET_ENV_PREFIX,
@@ -218,6 +218,9 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
         invocation=prepared.invocation,
     )
     notes = list(prepared.notes)
+    same = target == prepared.source.path.resolve()
+    if same and prepared.source.path.read_bytes() != prepared.source.raw:
+        raise NotebookError(f"{target} changed on disk while it ran; nothing was signed or written")
     with signing_session(signer) as session:
         sign_options = SignOptions(
             outputs=tuple(str(folder / name) for name in prepared.outputs),
@@ -229,7 +232,6 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
             NotebookModel(target, prepared.executed), _WithExecution(session, record), sign_options
         )
         data = prepared.source.style.dumps(with_block(prepared.executed, result.block)).encode("utf-8")
-        same = target == prepared.source.path.resolve()
         atomic_write(target, data, expect=prepared.source.raw if same else None)
         subjects = [(o.path, o.sha256) for o in result.outputs]
         manifest = None
