@@ -97,7 +97,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser_sigstore: LocalSigstor
 
     # signed/: a notebook and its output, signed with the CLI
     for folder in ("signed", "tampered", "sign", "cancel", "kernel", "kernel2", "disk"):
-        shutil.copytree(EXAMPLES, root / folder, ignore=shutil.ignore_patterns("*.py", "*.sigstore.json"))
+        shutil.copytree(
+            EXAMPLES,
+            root / folder,
+            ignore=shutil.ignore_patterns(
+                "*.py", "*.sigstore.json", "simulation.ipynb", "reproduce-rules.toml"
+            ),
+        )
     (root / "signed" / "analysis.ipynb").rename(root / "signed" / "report.ipynb")
     _sign(root / "signed" / "report.ipynb", trust_config, alice, env, ["results.csv"])
     _sign(root / "disk" / "analysis.ipynb", trust_config, alice, env, ["results.csv"])
