@@ -326,8 +326,11 @@ def _compare_cells(
     original: dict[str, Any], execution: Execution, rules: Rules, changes: list[str]
 ) -> list[CellOutcome]:
     runs = {c.index: c for c in execution.cells}
+    # signing writes a notebook in the form JupyterLab saves it: compare with that form too
+    formed = _lab_formed_cells(execution.nb)
     outcomes = []
-    for index, (old, new) in enumerate(zip(original["cells"], execution.nb["cells"], strict=True)):
+    for index, (old, raw) in enumerate(zip(original["cells"], execution.nb["cells"], strict=True)):
+        candidates = [raw] if formed is None else [raw, formed[index]]
         cell_type = str(old.get("cell_type"))
         cell_id = old.get("id") if isinstance(old.get("id"), str) else None
         run = runs.get(index)
@@ -342,12 +345,15 @@ def _compare_cells(
         if run is not None and run.status == "skipped" and "skip-execution" in tags:
             outcomes.append(outcome("exempted", detail="not executed (tag skip-execution)"))
             continue
-        if _normal_cell(old, index, None) == _normal_cell(new, index, None):
+        exact = _normal_cell(old, index, None)
+        if any(exact == _normal_cell(new, index, None) for new in candidates):
             outcomes.append(outcome("reproduced"))
             continue
-        if _normal_cell(old, index, rules) == _normal_cell(new, index, rules):
+        normalised = _normal_cell(old, index, rules)
+        if any(normalised == _normal_cell(new, index, rules) for new in candidates):
             outcomes.append(outcome("reproduced-normalised"))
             continue
+        new = candidates[-1]
         diff = short_diff(_shown_text(old, index), _shown_text(new, index))
         related = _related_changes(str(new.get("source", "")), changes)
         exemption = _exemption(cell_id, tags, rules)
@@ -358,6 +364,16 @@ def _compare_cells(
         else:
             outcomes.append(outcome("differs", diff=diff, environment=related))
     return outcomes
+
+
+def _lab_formed_cells(nb: dict[str, Any]) -> list[dict[str, Any]] | None:
+    from .labform import lab_form
+
+    try:
+        cells: list[dict[str, Any]] = lab_form(nb)[0]["cells"]
+    except NotebookError:
+        return None
+    return cells if len(cells) == len(nb["cells"]) else None
 
 
 def _tags(cell: dict[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ from .execution import (
     parse_parameter,
 )
 from .headless import read_requests
-from .nbfile import LoadedNotebook, atomic_write, load_notebook
+from .nbfile import NBFORMAT_STYLE, LoadedNotebook, atomic_write, load_notebook
 from .options import NotebookModel, RunOptions, SignOptions
 from .outputs import OutputDigest, hash_outputs, select_outputs
 from .provenance import (
@@ -221,6 +221,8 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
     same = target == prepared.source.path.resolve()
     if same and prepared.source.path.read_bytes() != prepared.source.raw:
         raise NotebookError(f"{target} changed on disk while it ran; nothing was signed or written")
+    executed, rewritten, form_notes = _as_lab_saves(prepared.executed, target)
+    notes += form_notes
     with signing_session(signer) as session:
         sign_options = SignOptions(
             outputs=tuple(str(folder / name) for name in prepared.outputs),
@@ -228,10 +230,9 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
             allow_outside=options.allow_outside,
             instance=options.instance,
         )
-        result = _sign_model(
-            NotebookModel(target, prepared.executed), _WithExecution(session, record), sign_options
-        )
-        data = prepared.source.style.dumps(with_block(prepared.executed, result.block)).encode("utf-8")
+        result = _sign_model(NotebookModel(target, executed), _WithExecution(session, record), sign_options)
+        style = NBFORMAT_STYLE if rewritten else prepared.source.style
+        data = style.dumps(with_block(executed, result.block)).encode("utf-8")
         atomic_write(target, data, expect=prepared.source.raw if same else None)
         subjects = [(o.path, o.sha256) for o in result.outputs]
         manifest = None
@@ -243,7 +244,7 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
             notes.append(
                 f"{len(result.outputs)} outputs: the SLSA subjects name their manifest {manifest.name}"
             )
-        after = digest_of(prepared.executed, target)
+        after = digest_of(executed, target)
         statement = slsa_statement(target.name, hashlib.sha256(data).hexdigest(), subjects, record, after)
         try:
             bundle = session.sign_statement(statement)
@@ -264,6 +265,18 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
         execution=prepared.execution,
         notes=tuple(notes),
     )
+
+
+def _as_lab_saves(nb: dict[str, Any], path: Path) -> tuple[dict[str, Any], bool, list[str]]:
+    """The executed notebook in the form JupyterLab saves it, when that changes covered content (as
+    ``sign`` writes files), so it still verifies after a save there: (notebook, rewritten, notes)."""
+    from .labform import lab_form
+
+    form, changes = lab_form(nb)
+    if digest_of(form, path).digest == digest_of(nb, path).digest:
+        return nb, False, []
+    said = "; ".join(changes) if changes else "cell structure normalised"
+    return form, True, [f"written in the form JupyterLab saves it: {said}"]
 
 
 def _sign_model(model: NotebookModel, signer: StatementSigner, options: SignOptions) -> SignResult:

@@ -371,3 +371,18 @@ def test_policy_can_require_a_reproduction_by_ci(cli: Cli, token: Callable[..., 
     assert report["status"] == "verified", report["summary"]
     rc, out, _ = cli("verify", "nb.ipynb", "--policy", str(policy), *tc)
     assert "reproduction WARNED by ci@example.com" in out and "trusted as ci" in out
+
+
+def test_a_notebook_written_in_jupyterlabs_form_reproduces_exactly(
+    cli: Cli, token: Callable[..., str]
+) -> None:
+    """`run` writes the notebook as JupyterLab saves it (progress lines rendered, streams merged);
+    the re-execution is compared in that form too, so nothing differs."""
+    path = _signed(
+        cli, token, ["import sys\nprint('50%', end='\\r')\nprint('100%')\nprint('x', file=sys.stderr)"]
+    )
+    outputs = json.loads(path.read_text())["cells"][0]["outputs"]
+    assert "\r" not in json.dumps(outputs)  # rendered as JupyterLab shows it
+    assert cli.verify("nb.ipynb")["status"] == "verified"
+    rc, report, _ = cli.reproduce("nb.ipynb")
+    assert rc == 0 and report["result"] == "PASSED", report
