@@ -81,7 +81,10 @@ def test_nbconvert_execute_inplace_records_a_pending_request(cli: Cli, token: Ca
 
 
 def test_headless_sign_of_a_named_file_refuses_in_one_line(cli: Cli) -> None:
-    path = make_notebook(cli.cwd / "nb.ipynb", ["%load_ext jupyter_sigstore", "%sigstore sign nb.ipynb"])
+    path = make_notebook(
+        cli.cwd / "nb.ipynb",
+        ["%load_ext jupyter_sigstore", "%sigstore sign nb.ipynb", "%sigstore login --device --timeout 600"],
+    )
     done = subprocess.run(
         [str(BIN / "jupyter"), "nbconvert", "--to", "notebook", "--execute", "--allow-errors", "--inplace"]
         + ["nb.ipynb"],
@@ -99,6 +102,9 @@ def test_headless_sign_of_a_named_file_refuses_in_one_line(cli: Cli) -> None:
         "made now; nothing was signed: sign after execution with `jupyter-sigstore sign --pending NOTEBOOK`"
     ]
     assert not (nb["metadata"].get("sigstore") or {}).get("signatures")
+    # a login nobody can answer is refused at once instead of waiting for its timeout
+    (login,) = [o for o in nb["cells"][2]["outputs"] if o["output_type"] == "error"]
+    assert "runs headless" in login["traceback"][0] and "nothing was stored" in login["traceback"][0]
 
 
 @pytest.mark.skipif(shutil.which("papermill", path=str(BIN)) is None, reason="papermill is not installed")

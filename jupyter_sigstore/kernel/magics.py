@@ -506,6 +506,11 @@ class SigstoreMagics(Magics):
         ns = p.parse_args(args)
         if not ns.timeout > 0 or ns.timeout == float("inf"):
             raise UsageError("--timeout must be a positive number of seconds")
+        if self.headless:
+            raise UsageError(
+                "this kernel runs headless (no one can answer a login here): the identity comes from "
+                "`jupyter-sigstore run` or `sign --pending`, which sign after execution; nothing was stored"
+            )
         method: Method = "device" if ns.device else "oob" if ns.oob else "auto"
         # The URL and code are shown in one display that is replaced when the login ends, so the
         # notebook's saved outputs never keep a login code (the front end applies the update).
