@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import rfc8785
 
@@ -46,11 +46,9 @@ from .provenance import (
     provenance_sidecar,
     slsa_statement,
 )
+from .signing import SignResult, StatementSigner, in_jupyterlab_form, sign_notebook
 from .statement import PREDICATE_TYPE
 from .storage import tracked_outputs, with_block
-
-if TYPE_CHECKING:
-    from .signing import SignResult, StatementSigner
 
 
 @dataclass(frozen=True)
@@ -221,7 +219,8 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
     same = target == prepared.source.path.resolve()
     if same and prepared.source.path.read_bytes() != prepared.source.raw:
         raise NotebookError(f"{target} changed on disk while it ran; nothing was signed or written")
-    executed, rewritten, form_notes = _as_lab_saves(prepared.executed, target)
+    executed, _, form_notes = in_jupyterlab_form(prepared.executed, target)
+    rewritten = executed is not prepared.executed
     notes += form_notes
     with signing_session(signer) as session:
         sign_options = SignOptions(
@@ -267,21 +266,7 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
     )
 
 
-def _as_lab_saves(nb: dict[str, Any], path: Path) -> tuple[dict[str, Any], bool, list[str]]:
-    """The executed notebook in the form JupyterLab saves it, when that changes covered content (as
-    ``sign`` writes files), so it still verifies after a save there: (notebook, rewritten, notes)."""
-    from .labform import lab_form
-
-    form, changes = lab_form(nb)
-    if digest_of(form, path).digest == digest_of(nb, path).digest:
-        return nb, False, []
-    said = "; ".join(changes) if changes else "cell structure normalised"
-    return form, True, [f"written in the form JupyterLab saves it: {said}"]
-
-
 def _sign_model(model: NotebookModel, signer: StatementSigner, options: SignOptions) -> SignResult:
-    from .signing import sign_notebook
-
     return sign_notebook(model, signer, options)
 
 

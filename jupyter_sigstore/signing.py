@@ -181,7 +181,10 @@ def sign_notebook(
         path, stored = loaded.path, loaded.nb
         check_writable(path)
         # A file is first put in the form JupyterLab saves (a countersignature leaves it as it is)
-        nb, digest, form_notes = _lab_form(stored, path, rewrite=not options.countersign)
+        if options.countersign:
+            nb, digest = stored, digest_of(stored, path)
+        else:
+            nb, digest, form_notes = in_jupyterlab_form(stored, path)
     if options.countersign and options.upgrade:
         raise UsageError("--countersign and upgrade cannot be combined")
     if options.countersign or options.upgrade:
@@ -292,17 +295,16 @@ def _describe(entry: dict[str, Any]) -> str:
     return claim[0]
 
 
-def _lab_form(
-    stored: dict[str, Any], path: Path, *, rewrite: bool
+def in_jupyterlab_form(
+    stored: dict[str, Any], path: Path
 ) -> tuple[dict[str, Any], NotebookDigest, list[str]]:
-    """The notebook to sign and write: the stored one when JupyterLab would save content with the
+    """The notebook to sign and write: ``stored`` itself when JupyterLab would save content with the
     same digest (its bytes and style are kept), else its lab form (:mod:`labform`), with notes on
-    what changed. Either way the digest is of exactly what will be written."""
+    what changed. Either way the digest is of exactly what will be written; the notebook returned is
+    ``stored`` when nothing needs rewriting."""
     from .labform import lab_form
 
     digest = digest_of(stored, path)
-    if not rewrite:
-        return stored, digest, []
     try:
         form, notes = lab_form(stored)
     except NotebookError as exc:
@@ -311,11 +313,8 @@ def _lab_form(
     if form_digest.digest == digest.digest:
         return stored, digest, []
     said = "; ".join(notes) if notes else "cell structure normalised"
-    return (
-        form,
-        form_digest,
-        [f"written in the form JupyterLab saves it, so it still verifies after a save there: {said}"],
-    )
+    note = f"written in the form JupyterLab saves it, so it still verifies after a save there: {said}"
+    return form, form_digest, [note]
 
 
 def _write(loaded: LoadedNotebook, nb: dict[str, Any], plan: StoragePlan, *, rewritten: bool) -> None:
