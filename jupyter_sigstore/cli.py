@@ -11,6 +11,13 @@ from __future__ import annotations
 import os
 import sys
 
+from .cli_options import (
+    PASSWORD_ENV,
+    add_identity_options,
+    add_instance_options,
+    instance_of,
+    signer_from_args,
+)
 from .errors import IdentityError, SigningError, SigstoreNotebookError
 
 TYPE_CHECKING = False
@@ -22,41 +29,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _LISTED_OUTPUTS = 50
-_PASSWORD_ENV = "JUPYTER_SIGSTORE_PASSWORD"
-
-
-def _add_instance_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Sigstore instance (default: public-good production)")
-    group.add_argument("--staging", action="store_true", help="use the public-good staging instance")
-    group.add_argument(
-        "--trust-config",
-        metavar="FILE",
-        help="a Sigstore ClientTrustConfig JSON for a private or test instance",
-    )
-
-
-def _add_identity_options(parser: argparse.ArgumentParser) -> None:
-    ident = parser.add_argument_group("identity (first found wins)")
-    ident.add_argument(
-        "--identity-token",
-        metavar="TOKEN",
-        help="an OIDC identity token, or @FILE to read it from a file (- or @- for stdin); a token on the "
-        "command line shows in the process list: prefer $SIGSTORE_ID_TOKEN or a file",
-    )
-    ident.add_argument(
-        "--identity-token-file", metavar="FILE", help="read the OIDC identity token from FILE (- for stdin)"
-    )
-    ident.add_argument(
-        "--oauth-force-oob",
-        action="store_true",
-        help="interactive login: print a URL and read the code instead of opening a browser",
-    )
-    ident.add_argument(
-        "--key",
-        metavar="KEY",
-        help="sign with a local EC P-256 private key (from `jupyter-sigstore keygen`) instead of an identity;"
-        f" its passphrase comes from ${_PASSWORD_ENV} or a prompt",
-    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -124,7 +96,7 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow outputs outside the notebook's folder (named with ../ in the signature)",
     )
-    _add_identity_options(sign)
+    add_identity_options(sign)
     sign.add_argument(
         "--pending",
         action="store_true",
@@ -132,7 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "nbconvert, nbclient or papermill): sign it with the outputs it tracked",
     )
     sign.add_argument("--json", action="store_true", help="print the result as JSON")
-    _add_instance_options(sign)
+    add_instance_options(sign)
 
     upgrade = sub.add_parser(
         "upgrade",
@@ -148,9 +120,9 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="PUB",
         help="the PEM public key of an earlier signer who signed with a local key (repeatable)",
     )
-    _add_identity_options(upgrade)
+    add_identity_options(upgrade)
     upgrade.add_argument("--json", action="store_true", help="print the result as JSON")
-    _add_instance_options(upgrade)
+    add_instance_options(upgrade)
     upgrade.set_defaults(  # what `sign` options an upgrade keeps fixed
         output=[],
         exclude=[],
@@ -192,7 +164,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--jobs", "-j", type=_positive_int, metavar="N", help="hashing threads (default: one per CPU)"
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    _add_instance_options(verify)
+    add_instance_options(verify)
 
     inspect = sub.add_parser("inspect", help="show what a notebook's signatures claim (without verifying)")
     inspect.add_argument("notebook")
@@ -209,7 +181,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_output_options(digest)
     from .cli_reproducibility import add_commands
 
-    add_commands(sub, _add_instance_options, _add_identity_options)
+    add_commands(sub)
     return parser
 
 
@@ -245,38 +217,6 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _instance(args: argparse.Namespace) -> Any:
-    from .instance import Instance
-
-    return Instance.select(staging=args.staging, trust_config=args.trust_config)
-
-
-def signer_from_args(args: argparse.Namespace, instance: Any) -> Any:
-    """The signer the identity options name: a local key, else a keyless signer for the first token
-    found (option, file, $SIGSTORE_ID_TOKEN, ambient CI credentials, interactive login)."""
-    from . import api
-    from .errors import UsageError
-
-    if args.key:
-        return api.key_signer(args.key)
-    from .oidc.terminal import obtain_token
-
-    explicit, source = None, "--identity-token"
-    if args.identity_token and args.identity_token_file:
-        raise UsageError("give --identity-token or --identity-token-file, not both")
-    if args.identity_token_file:
-        from .oidc.sources import read_token_file
-
-        explicit = read_token_file(args.identity_token_file)
-        source = "the file " + args.identity_token_file
-    elif args.identity_token:
-        from .oidc.sources import read_token_argument
-
-        explicit, source = read_token_argument(args.identity_token)
-    token = obtain_token(instance, explicit=explicit, explicit_source=source, force_oob=args.oauth_force_oob)
-    return api.keyless_signer(token, instance)
-
-
 def _cmd_sign(args: argparse.Namespace) -> int:
     import json
     from dataclasses import replace
@@ -286,7 +226,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     from .errors import UsageError
     from .nbfile import load_notebook
 
-    instance = _instance(args)
+    instance = instance_of(args)
     upgrade = args.command == "upgrade"
     if args.earlier_key and not (args.countersign or upgrade):
         raise UsageError("--earlier-key is for --countersign (it verifies an earlier signature)")
@@ -394,7 +334,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         from .policy import key_policy
 
         policy = key_policy([load_public_key(k) for k in args.key], base=policy)
-    instance = _instance(args)
+    instance = instance_of(args)
     _warn_if_stale(instance.name)
     instance.trusted_root()  # a bad --trust-config is a usage error even for unsigned notebooks
     notebooks = api.find_notebooks(args.notebooks)
@@ -434,7 +374,7 @@ def _add_trust_commands(sub: Any) -> None:
     keygen.add_argument(
         "--no-password",
         action="store_true",
-        help=f"leave the private key unencrypted (default: a passphrase from ${_PASSWORD_ENV} or a prompt)",
+        help=f"leave the private key unencrypted (default: a passphrase from ${PASSWORD_ENV} or a prompt)",
     )
 
     vb = sub.add_parser(

@@ -7,9 +7,9 @@ a notebook refused as untrusted), 2 usage errors.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .cli_options import add_identity_options, add_instance_options, instance_of, signer_from_args
 from .errors import ExecutionError, IdentityError, SigningError, UntrustedNotebookError
 
 if TYPE_CHECKING:
@@ -56,11 +56,7 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_commands(
-    sub: Any,
-    add_instance_options: Callable[[argparse.ArgumentParser], None],
-    add_identity_options: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def add_commands(sub: Any) -> None:
     """Add ``run`` and ``reproduce`` to the command line's subparsers (with the instance and
     identity options every signing command takes)."""
     run = sub.add_parser(
@@ -148,18 +144,6 @@ def add_commands(
     add_instance_options(rep)
 
 
-def _instance(args: argparse.Namespace) -> Any:
-    from .instance import Instance
-
-    return Instance.select(staging=args.staging, trust_config=args.trust_config)
-
-
-def _signer(args: argparse.Namespace, instance: Any) -> Any:
-    from .cli import signer_from_args
-
-    return signer_from_args(args, instance)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -167,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from . import api
     from .render import escape_terminal
 
-    instance = _instance(args)
+    instance = instance_of(args)
     options = api.RunOptions(
         parameters=tuple((n, v) for n, v in args.parameter),
         secret_parameters=tuple((n, v) for n, v in args.secret_param),
@@ -205,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     print("\n".join(escape_terminal(line) for line in lines), file=err, flush=True)
     try:
-        result = api.sign_run(prepared, _signer(args, instance))
+        result = api.sign_run(prepared, signer_from_args(args, instance))
     except (IdentityError, SigningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -285,7 +269,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
         keys = [load_public_key(k) for k in args.trust_key]
         policy = key_policy(keys, base=policy)
-    instance = _instance(args)
+    instance = instance_of(args)
     options = api.ReproduceOptions(
         policy=policy,
         instance=instance,
@@ -312,7 +296,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     signed = None
     if args.sign:
         try:
-            signed = api.sign_reproduction(reproduction, _signer(args, instance))
+            signed = api.sign_reproduction(reproduction, signer_from_args(args, instance))
         except (IdentityError, SigningError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED

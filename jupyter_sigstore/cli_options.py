@@ -1,0 +1,80 @@
+"""The command-line options several commands share: which Sigstore instance, and who signs (adding
+them to a parser, and turning the parsed values into an :class:`~jupyter_sigstore.instance.Instance`
+or a signer)."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # not typing's: this module is loaded by every command, `digest` included
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from .instance import Instance
+
+PASSWORD_ENV = "JUPYTER_SIGSTORE_PASSWORD"
+
+
+def add_instance_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Sigstore instance (default: public-good production)")
+    group.add_argument("--staging", action="store_true", help="use the public-good staging instance")
+    group.add_argument(
+        "--trust-config",
+        metavar="FILE",
+        help="a Sigstore ClientTrustConfig JSON for a private or test instance",
+    )
+
+
+def add_identity_options(parser: argparse.ArgumentParser) -> None:
+    ident = parser.add_argument_group("identity (first found wins)")
+    ident.add_argument(
+        "--identity-token",
+        metavar="TOKEN",
+        help="an OIDC identity token, or @FILE to read it from a file (- or @- for stdin); a token on the "
+        "command line shows in the process list: prefer $SIGSTORE_ID_TOKEN or a file",
+    )
+    ident.add_argument(
+        "--identity-token-file", metavar="FILE", help="read the OIDC identity token from FILE (- for stdin)"
+    )
+    ident.add_argument(
+        "--oauth-force-oob",
+        action="store_true",
+        help="interactive login: print a URL and read the code instead of opening a browser",
+    )
+    ident.add_argument(
+        "--key",
+        metavar="KEY",
+        help="sign with a local EC P-256 private key (from `jupyter-sigstore keygen`) instead of an identity;"
+        f" its passphrase comes from ${PASSWORD_ENV} or a prompt",
+    )
+
+
+def instance_of(args: argparse.Namespace) -> Instance:
+    from .instance import Instance
+
+    return Instance.select(staging=args.staging, trust_config=args.trust_config)
+
+
+def signer_from_args(args: argparse.Namespace, instance: Any) -> Any:
+    """The signer the identity options name: a local key, else a keyless signer for the first token
+    found (option, file, $SIGSTORE_ID_TOKEN, ambient CI credentials, interactive login)."""
+    from . import api
+    from .errors import UsageError
+
+    if args.key:
+        return api.key_signer(args.key)
+    from .oidc.terminal import obtain_token
+
+    explicit, source = None, "--identity-token"
+    if args.identity_token and args.identity_token_file:
+        raise UsageError("give --identity-token or --identity-token-file, not both")
+    if args.identity_token_file:
+        from .oidc.sources import read_token_file
+
+        explicit = read_token_file(args.identity_token_file)
+        source = "the file " + args.identity_token_file
+    elif args.identity_token:
+        from .oidc.sources import read_token_argument
+
+        explicit, source = read_token_argument(args.identity_token)
+    token = obtain_token(instance, explicit=explicit, explicit_source=source, force_oob=args.oauth_force_oob)
+    return api.keyless_signer(token, instance)
