@@ -44,6 +44,7 @@ class NotebookDriver:
         self.comm_id: str | None = None
         self.kernel_comm: list[dict[str, Any]] = []  # data of comm messages from the kernel
         self.results: list[dict[str, Any]] = []
+        self.ignored: list[dict[str, Any]] = []  # kernel requests not addressed to this front end
         self.displays: dict[str, list[dict[str, Any]]] = {}  # display_id -> outputs showing it
         kernel_env = dict(env)
         if session_name:
@@ -172,7 +173,10 @@ class NotebookDriver:
                 return
             for data in requests:
                 self.kernel_comm.remove(data)
-                if data.get("to") not in (None, "fe-test"):
+                # as docs/kernel-protocol.md says: a `track` without `to` is for every front end,
+                # a `sign` only for the one it names
+                if data.get("to") != "fe-test" and not (data["type"] == "track" and data.get("to") is None):
+                    self.ignored.append(data)
                     continue
                 if data["type"] == "track":
                     block = self.model["metadata"].setdefault("sigstore", {"version": 1, "signatures": []})

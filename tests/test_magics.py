@@ -176,6 +176,34 @@ def test_fallback_signs_saved_file_only_when_saved(
     assert json.loads(d.path.read_text())["metadata"]["sigstore"]["tracked"] == ["results.csv"]
 
 
+def test_sign_before_the_front_end_answered_is_sent_again_addressed(
+    driver: Callable[..., NotebookDriver], sigstore_instance: LocalSigstore, trust_config: Path
+) -> None:
+    """A `sign` that names no front end signs nowhere (docs/kernel-protocol.md); a request made
+    before the hello reply arrived ("Run All" right after `%load_ext`) goes out again addressed."""
+    from jupyter_sigstore.instance import Instance
+
+    d = driver(extension=True)
+    d.save()
+    cell = d.run(
+        "%load_ext jupyter_sigstore\n%sigstore login --device --timeout 60\n%sigstore sign",
+        on_output=approver(sigstore_instance),
+    )
+    assert "signing requested" in d.text(cell)
+    unaddressed = [m for m in d.ignored if m["type"] == "sign"]
+    assert len(unaddressed) == 1 and "to" not in unaddressed[0]
+    assert [r["type"] for r in d.results] == ["signature"]
+    assert d.results[0]["kept"] == 0 and d.results[0]["replaced"] == []
+    report = api.verify(
+        d.path,
+        api.VerifyOptions(
+            policy=alice(sigstore_instance), instance=Instance.select(trust_config=trust_config)
+        ),
+    )
+    assert report.status == "verified", api.render_text(report)
+    assert len(report.signatures) == 1
+
+
 def test_unknown_frontend_sends_request_and_writes_nothing(
     driver: Callable[..., NotebookDriver], sigstore_instance: LocalSigstore
 ) -> None:

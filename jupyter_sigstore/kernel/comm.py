@@ -38,6 +38,9 @@ class SignRequest:
     replace: bool = False
     status: str = "sent"
     message: str = ""
+    #: the ``sign`` message's content, and the front end it was addressed to (None: nobody yet)
+    payload: dict[str, Any] = field(default_factory=dict)
+    to: str | None = None
 
 
 @dataclass
@@ -75,6 +78,13 @@ class FrontendLink:
             content.setdefault("to", self.frontend_id)
         self.comm.send(_msg(kind, **content))
 
+    def request_signature(self, request: SignRequest) -> None:
+        """Send ``sign`` to the front end that said hello. Front ends act only on a ``sign`` addressed
+        to them, so a request made before any hello arrived is sent again, addressed, on the first one."""
+        self.requests[request.request_id] = request
+        request.to = self.frontend_id
+        self.send("sign", request_id=request.request_id, **request.payload)
+
     # incoming ------------------------------------------------------------------------------
     def _on_close(self, msg: dict[str, Any]) -> None:
         if self.state != "present":
@@ -92,6 +102,9 @@ class FrontendLink:
             self.frontend = str(data.get("frontend") or "front end")
             notebooks = data.get("notebooks")
             self.notebooks = [str(n) for n in notebooks] if isinstance(notebooks, list) else []
+            for waiting in self.requests.values():
+                if waiting.status == "sent" and waiting.to is None and self.frontend_id is not None:
+                    self.request_signature(waiting)
             return
         request = self.requests.get(str(data.get("request_id")))
         if request is None:
@@ -162,4 +175,6 @@ def _sign_snapshot(content: dict[str, Any], request: SignRequest, identity: Kern
         "notebook_digest": result.notebook_digest,
         "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in result.outputs],
         "log_index": result.log_index,
+        "kept": result.kept,
+        "replaced": list(result.dropped),
     }

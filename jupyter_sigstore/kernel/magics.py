@@ -361,6 +361,7 @@ class SigstoreMagics(Magics):
             tracked = self.tracked_for(notebook)
             self._sign_on_disk(notebook, outputs, tracked, ns.countersign, ns.replace, own, earlier_keys)
             return
+        parent = getattr(self.shell, "parent_header", None) or {}
         request = SignRequest(
             uuid.uuid4().hex,
             notebook,
@@ -370,23 +371,23 @@ class SigstoreMagics(Magics):
             self.instance(),
             earlier_keys,
             replace=ns.replace,
+            payload={
+                "notebook": notebook_hint(notebook),
+                "outputs": outputs,
+                "countersign": ns.countersign,
+                "replace": ns.replace,
+                "signer": "kernel" if login is not None else "frontend",
+                # shown in the front end's confirmation as what the kernel says about itself
+                "identity": login.identity if login is not None else None,
+                "parent_msg_id": (parent.get("header") or {}).get("msg_id"),
+            },
         )
-        self.link.requests[request.request_id] = request
-        parent = getattr(self.shell, "parent_header", None) or {}
-        self.link.send(
-            "sign",
-            request_id=request.request_id,
-            notebook=notebook_hint(notebook),
-            outputs=outputs,
-            countersign=ns.countersign,
-            replace=ns.replace,
-            signer=request.signer,
-            parent_msg_id=(parent.get("header") or {}).get("msg_id"),
-        )
-        who = f" as {login.identity}" if login is not None else " (the front end will ask who you are)"
+        self.link.request_signature(request)
+        who = f" as {login.identity}" if login is not None else ""
         what = f" and {len(outputs)} output(s): {', '.join(outputs)}" if outputs else ""
         print(
-            f"signing requested: when execution finishes, this notebook{what} will be signed{who} and saved"
+            f"signing requested: when execution finishes, the front end asks you to confirm; then this "
+            f"notebook{what} is signed{who} and saved"
         )
         if self.link.state == "unknown":
             print(

@@ -11,10 +11,10 @@ import { LabIcon } from '@jupyterlab/ui-components';
 
 import { ProvenanceBadge } from './badge';
 import { KernelBridge } from './comm';
+import { displayedFiles } from './model';
+import { approvePendingPolicy } from './policy';
 import { ProvenanceSidebar } from './sidebar';
-import { ensureIdentity, signPanel } from './sign';
-import { getAPI } from './api';
-import { ILoginStatus } from './model';
+import { signPanel } from './sign';
 import { ProvenanceVerifier } from './verifier';
 
 const PLUGIN_ID = 'jupyter-sigstore:plugin';
@@ -99,10 +99,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const selected = browser
         ? Array.from(browser.selectedItems()).map(i => i.path)
         : [];
+      const report = verifier.stateOf(panel).response?.report ?? null;
       const signed = await signPanel(panel, {
         contents: app.serviceManager.contents,
         defaultOutputs: settings.defaultOutputs,
         selectedPaths: selected,
+        displayed: displayedFiles(panel.context.localPath, report),
         instance: settings.instance
       });
       if (signed && !settings.autoVerify) {
@@ -112,7 +114,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const sidebar = new ProvenanceSidebar(tracker, verifier, {
       verify: panel => void verifier.verify(panel),
-      sign: panel => void sign(panel)
+      sign: panel => void sign(panel),
+      approvePolicy: async (panel, pending) => {
+        if (await approvePendingPolicy(pending)) {
+          await verifier.verify(panel);
+        }
+      }
     });
     sidebar.title.icon = shieldIcon;
     app.shell.add(sidebar, 'right', { rank: 650 });
@@ -125,17 +132,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       panelsFor: kernel =>
         tracker.filter(
           p => p.sessionContext.session?.kernel === kernel && !!p.model
-        ),
-      ensureIdentity: async () => {
-        const login = await getAPI<ILoginStatus>('login');
-        if (login.identity) {
-          return;
-        }
-        if (login.methods.ambient) {
-          return ensureIdentity('ambient');
-        }
-        return ensureIdentity('browser');
-      }
+        )
     });
 
     const watch = (panel: NotebookPanel) => {

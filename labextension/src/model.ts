@@ -16,13 +16,16 @@ export interface ISignatureReport {
   log_index: number | null;
   log_url: string | null;
   trusted_as: string[];
+  /** False for a signature kept as history: it covers an earlier version. */
   covers_current: boolean;
+  /** The canonical profile it was made with (v1 signatures draw a warning). */
+  profile?: string | null;
   error: string | null;
   /** For a signature made by `jupyter-sigstore run`: a summary of its execution record. */
   execution?: string | null;
 }
 
-/** An attestation that is not a notebook signature: an execution provenance, a reproduction. */
+/** A verified attestation that is not a notebook signature (execution provenance, reproduction). */
 export interface IAttestationReport {
   source: string;
   predicate_type: string;
@@ -55,6 +58,13 @@ export interface IOutputReport {
   error: string | null;
 }
 
+/** A file or URL a cell displays from outside the notebook; `cell` is 0-based. */
+export interface IDisplayedFileReport {
+  cell: number;
+  path: string;
+  status: 'signed' | 'modified' | 'unsigned' | 'remote' | 'outside';
+}
+
 export interface IVerificationReport {
   version: number;
   notebook: string;
@@ -65,9 +75,26 @@ export interface IVerificationReport {
   outputs: IOutputReport[];
   notebook_changes: string[];
   policy: string | null;
-  instance: string | null;
+  /** Required roles that no distinct trusted signer fills. */
   missing_roles?: string[];
+  warnings?: string[];
   attestations?: IAttestationReport[];
+  /** Files and URLs the notebook displays (markdown images, HTML src...). */
+  displayed?: IDisplayedFileReport[];
+  instance: string | null;
+}
+
+/** A project policy file found beside the notebook that the user has not approved (yet). */
+export interface IPendingPolicy {
+  /** Its contents path. */
+  path: string;
+  /** The sha256 of its bytes as shown: an approval must name it. */
+  sha256: string;
+  message: string;
+  /** What approving it would trust. */
+  description?: string;
+  /** Why it cannot be used (then it cannot be approved either). */
+  error?: string;
 }
 
 export interface IPolicyInfo {
@@ -75,6 +102,9 @@ export interface IPolicyInfo {
   error: string | null;
   signers: { name: string; description: string }[];
   require: string[];
+  pending?: IPendingPolicy | null;
+  description?: string | null;
+  warnings?: string[];
 }
 
 /** GET /jupyter-sigstore/verify */
@@ -147,11 +177,16 @@ const LABELS: Record<BadgeState, string> = {
   off: 'Verify'
 };
 
-/** The identities of the valid signatures, without repeats. */
+/**
+ * The identities of the valid signatures, without repeats: those that cover this version when any
+ * does (the others are history), else all of them.
+ */
 export function signers(report: IVerificationReport): string[] {
-  const names = report.signatures
-    .filter(s => s.valid && s.identity)
-    .map(s => s.identity as string);
+  const valid = report.signatures.filter(s => s.valid && s.identity);
+  const current = valid.filter(s => s.covers_current);
+  const names = (current.length ? current : valid).map(
+    s => s.identity as string
+  );
   return Array.from(new Set(names));
 }
 
@@ -208,10 +243,10 @@ export function logLink(sig: ISignatureReport): string | null {
   return null;
 }
 
-/** Indices (in the current notebook) of cells that are modified or added since signing. */
-export function changedCellIndices(
+/** Cells of the current notebook that are modified or added since signing (to be marked). */
+export function changedCells(
   report: IVerificationReport | null
-): number[] {
+): ICellReport[] {
   if (
     !report ||
     (report.status !== 'modified' &&
@@ -220,9 +255,139 @@ export function changedCellIndices(
   ) {
     return [];
   }
-  return report.cells
-    .filter(c => c.status === 'modified' || c.status === 'added')
-    .map(c => c.index);
+  return report.cells.filter(
+    c => c.status === 'modified' || c.status === 'added'
+  );
+}
+
+/** Indices (0-based, in the current notebook) of cells that are modified or added since signing. */
+export function changedCellIndices(
+  report: IVerificationReport | null
+): number[] {
+  return changedCells(report).map(c => c.index);
+}
+
+/** The label shown on a changed cell, e.g. "Changed since signing (cell 3)". Numbers are 1-based. */
+export function markerText(cell: ICellReport): string {
+  const what = cell.status === 'added' ? 'Added' : 'Changed';
+  return `${what} since signing (cell ${cell.index + 1})`;
+}
+
+const SHOWN: Record<IDisplayedFileReport['status'], string> = {
+  signed: 'signed',
+  modified: 'changed since signing',
+  unsigned: 'not signed',
+  outside: "outside the notebook's folder, not signed",
+  remote: 'a remote URL, not checked'
+};
+
+/** e.g. "Cell 4 shows figs/acc.png: not signed" (1-based, as the CLI says it). */
+export function describeDisplayed(shown: IDisplayedFileReport): string {
+  return `Cell ${shown.cell + 1} shows ${shown.path}: ${SHOWN[shown.status] ?? shown.status}`;
+}
+
+/** Displayed files a reader should know about: all but those a signature covers unchanged. */
+export function displayedToReport(
+  report: IVerificationReport | null
+): IDisplayedFileReport[] {
+  return (report?.displayed ?? []).filter(d => d.status !== 'signed');
+}
+
+/**
+ * Contents paths of the local files a notebook displays (markdown images, HTML src...), as the
+ * latest verification found them: the sign dialog offers them as outputs, preselected.
+ */
+export function displayedFiles(
+  notebookPath: string,
+  report: IVerificationReport | null
+): string[] {
+  const found: string[] = [];
+  for (const shown of report?.displayed ?? []) {
+    if (shown.status === 'remote' || shown.status === 'outside') {
+      continue;
+    }
+    let target = shown.path.split(/[?#]/)[0];
+    try {
+      target = decodeURIComponent(target);
+    } catch {
+      // not %-encoded: as written
+    }
+    const path = resolveRelative(notebookPath, target);
+    if (path && !found.includes(path)) {
+      found.push(path);
+    }
+  }
+  return found;
+}
+
+/**
+ * What to mark on one cell: changed since signing, not reproduced by the newest reproduction of
+ * this version, and/or showing files no signature covers.
+ */
+export interface ICellMarker {
+  /** 0-based position in the current notebook. */
+  index: number;
+  changed: ICellReport | null;
+  /** The newest reproduction of this version failed this cell (an unchanged one). */
+  unreproduced: boolean;
+  /** One line each, e.g. "Changed since signing (cell 3)", "Shows figs/acc.png: not signed". */
+  lines: string[];
+  /** Tooltip. */
+  title: string;
+}
+
+/**
+ * The marker of every cell that changed since signing, did not reproduce, or displays a local file
+ * no signature covers.
+ */
+export function cellMarkers(report: IVerificationReport | null): ICellMarker[] {
+  const markers = new Map<number, ICellMarker>();
+  const at = (index: number): ICellMarker => {
+    let marker = markers.get(index);
+    if (!marker) {
+      marker = {
+        index,
+        changed: null,
+        unreproduced: false,
+        lines: [],
+        title: ''
+      };
+      markers.set(index, marker);
+    }
+    return marker;
+  };
+  for (const cell of changedCells(report)) {
+    const marker = at(cell.index);
+    marker.changed = cell;
+    marker.lines.push(markerText(cell));
+  }
+  const changed = new Set(markers.keys());
+  for (const index of unreproducedCellIndices(report)) {
+    if (!changed.has(index)) {
+      // a changed cell is no longer the one that was reproduced: its change says more
+      const marker = at(index);
+      marker.unreproduced = true;
+      marker.lines.push(`Did not reproduce (cell ${index + 1})`);
+    }
+  }
+  for (const shown of displayedToReport(report)) {
+    if (shown.status === 'remote') {
+      continue; // listed in the sidebar; not fetched, so nothing to say about this copy
+    }
+    at(shown.cell).lines.push(`Shows ${shown.path}: ${SHOWN[shown.status]}`);
+  }
+  for (const marker of markers.values()) {
+    const parts = marker.changed
+      ? [`${describeCell(marker.changed)} since signing`]
+      : [];
+    parts.push(...marker.lines.slice(marker.changed ? 1 : 0));
+    if (marker.unreproduced) {
+      parts[parts.indexOf(`Did not reproduce (cell ${marker.index + 1})`)] =
+        `Cell ${marker.index + 1}: the newest reproduction of this version did not reproduce it`;
+    }
+    marker.title = `${parts.join('; ')} (see the Sigstore sidebar)`;
+  }
+  return Array.from(markers.values()).sort((a, b) => a.index - b.index);
 }
 
 /** One human line per changed cell, e.g. "Cell 3 (code): modified". Numbers are 1-based. */
@@ -336,12 +501,202 @@ function stableStringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Whether a kernel comm message (docs/kernel-protocol.md) is meant for the front end `frontendId`. */
+/** Kernel messages that every front end may act on when they carry no `to` (docs/kernel-protocol.md). */
+const BROADCAST_TYPES = ['hello', 'track'];
+
+/**
+ * Whether a kernel comm message is meant for the front end `frontendId`: a message naming it in `to`;
+ * and, without `to`, only `hello` and `track`. A `sign` without `to` is never acted on, so one
+ * request signs in at most one front end.
+ */
 export function addressedTo(
-  data: { to?: unknown },
+  data: { to?: unknown; type?: unknown },
   frontendId: string
 ): boolean {
-  return data.to === undefined || data.to === null || data.to === frontendId;
+  if (data.to === undefined || data.to === null) {
+    return BROADCAST_TYPES.includes(String(data.type));
+  }
+  return data.to === frontendId;
+}
+
+/** A kernel's `sign` request, checked (docs/kernel-protocol.md). Nothing in it is trusted. */
+export interface IKernelSignRequest {
+  requestId: string;
+  /** Notebook-relative POSIX paths, as the kernel sent them. */
+  outputs: string[];
+  countersign: boolean;
+  replace: boolean;
+  /** `kernel`: the kernel signs with its own identity; `frontend`: this front end signs. */
+  signer: 'kernel' | 'frontend';
+  parentMsgId: string;
+  /** What the kernel believes its notebook is (a hint). */
+  notebook: { path: string | null; name: string | null };
+  /** The identity the kernel says it will sign with (signer `kernel`): its claim, shown as such. */
+  claimedIdentity: string | null;
+}
+
+/** Check a `sign` message; a one-line reason when it is malformed. */
+export function parseSignRequest(
+  data: Record<string, unknown>
+): IKernelSignRequest | string {
+  const requestId = data.request_id;
+  if (typeof requestId !== 'string' || !requestId) {
+    return 'the signing request has no request_id';
+  }
+  const outputs = data.outputs ?? [];
+  if (
+    !Array.isArray(outputs) ||
+    !outputs.every(o => typeof o === 'string' && o !== '')
+  ) {
+    return "the signing request's outputs are not a list of file names";
+  }
+  const signer = data.signer ?? 'frontend';
+  if (signer !== 'kernel' && signer !== 'frontend') {
+    return `unknown signer ${JSON.stringify(signer)}`;
+  }
+  if (data.countersign && data.replace) {
+    return 'a request cannot both countersign and replace the earlier signatures';
+  }
+  const hint =
+    data.notebook && typeof data.notebook === 'object'
+      ? (data.notebook as Record<string, unknown>)
+      : {};
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : null);
+  return {
+    requestId,
+    outputs: Array.from(new Set(outputs as string[])),
+    countersign: data.countersign === true,
+    replace: data.replace === true,
+    signer,
+    parentMsgId: text(data.parent_msg_id) ?? '',
+    notebook: { path: text(hint.path), name: text(hint.name) },
+    claimedIdentity: signer === 'kernel' ? text(data.identity) : null
+  };
+}
+
+/**
+ * Whether a kernel-initiated signature needs the user's confirmation now: always, unless the user
+ * allowed this notebook (until it is closed) -- and even then a request to replace every earlier
+ * signature asks again.
+ */
+export function mustConfirm(
+  request: IKernelSignRequest,
+  allowedForNotebook: boolean
+): boolean {
+  return !allowedForNotebook || request.replace;
+}
+
+/**
+ * Which of the notebooks open on a kernel (contents paths, one per panel) a request is about: the
+ * one the kernel's hint names (the longest path that is a suffix of it, or else its file name),
+ * else the only notebook open on that kernel. Null when that is ambiguous or none is open.
+ */
+export function pickNotebook(
+  paths: string[],
+  hint: { path: string | null; name: string | null }
+): number | null {
+  const distinct = Array.from(new Set(paths));
+  const unique = (candidates: string[]): number | null =>
+    candidates.length === 1 ? paths.indexOf(candidates[0]) : null;
+  if (hint.path) {
+    const full = hint.path.replace(/\\/g, '/');
+    const matches = distinct.filter(p => full === p || full.endsWith(`/${p}`));
+    if (matches.length) {
+      const longest = Math.max(...matches.map(p => p.length));
+      return unique(matches.filter(p => p.length === longest));
+    }
+  }
+  if (hint.name) {
+    const named = distinct.filter(p => p.split('/').pop() === hint.name);
+    if (named.length) {
+      return unique(named);
+    }
+  }
+  return unique(distinct);
+}
+
+/** Notebook-relative output names as contents paths; those that would leave the server root apart. */
+export function resolveOutputs(
+  notebookPath: string,
+  outputs: string[]
+): { resolved: string[]; outside: string[] } {
+  const resolved: string[] = [];
+  const outside: string[] = [];
+  for (const rel of outputs) {
+    const path = resolveRelative(notebookPath, rel);
+    if (path === null) {
+      outside.push(rel);
+    } else if (!resolved.includes(path)) {
+      resolved.push(path);
+    }
+  }
+  return { resolved, outside };
+}
+
+/** What a finished signature did to the earlier ones, for the success message. */
+export function signOutcome(answer: {
+  identity: string | null;
+  kept?: number;
+  replaced?: string[];
+}): string {
+  let text = `signed by ${answer.identity ?? 'you'} and saved`;
+  const kept = answer.kept ?? 0;
+  const replaced = answer.replaced ?? [];
+  if (kept) {
+    text += `; kept ${kept} earlier signature${kept === 1 ? '' : 's'}`;
+  }
+  if (replaced.length) {
+    text += `; replaced the earlier signature${replaced.length === 1 ? '' : 's'} by ${replaced.join(', ')}`;
+  }
+  return text;
+}
+
+/** An attestation in words, without assuming more of its predicate than its type defines. */
+export interface IAttestationView {
+  /** "Execution provenance", "Reproduction", or the predicate type. */
+  kind: string;
+  /** A reproduction's `result` (PASSED, WARNED, FAILED), if it has one. */
+  result: string | null;
+  /** A reproduction's `failedTests`, as recorded. */
+  failed: string[];
+  who: string;
+  when: string | null;
+  trust: string;
+  /** Whether it is about the notebook as it is now. */
+  about: string;
+}
+
+/** The parts of an attestation the sidebar's card shows (see `describeAttestation` for one line). */
+export function attestationView(att: IAttestationReport): IAttestationView {
+  const predicate = att.predicate ?? {};
+  let kind = att.predicate_type;
+  let result: string | null = null;
+  let failed: string[] = [];
+  if (att.predicate_type === SLSA_PROVENANCE_TYPE) {
+    kind = 'Execution provenance';
+  } else if (att.predicate_type === TEST_RESULT_TYPE) {
+    kind = 'Reproduction';
+    result = typeof predicate.result === 'string' ? predicate.result : null;
+    failed = failedTests(att);
+  }
+  return {
+    kind,
+    result,
+    failed,
+    who: att.identity ?? 'an unknown signer',
+    when: att.signed_at,
+    trust: att.trusted_as.length
+      ? `trusted as ${att.trusted_as.join(', ')}`
+      : 'not trusted by the policy',
+    about: att.covers_current
+      ? 'about this version'
+      : 'about an earlier version'
+  };
+}
+
+/** The first 12 hex digits of a sha256, for display beside the full value in a tooltip. */
+export function shortHash(sha256: string): string {
+  return sha256.length > 12 ? `${sha256.slice(0, 12)}…` : sha256;
 }
 
 /** A notebook the comm protocol refuses to sign: never saved under a real name. */

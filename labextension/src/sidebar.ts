@@ -3,11 +3,18 @@ import { Widget } from '@lumino/widgets';
 
 import {
   badgeInfo,
-  describeAttestation,
+  attestationView,
   describeCell,
+  describeDisplayed,
+  displayedToReport,
+  IAttestationReport,
   ICellReport,
+  IPendingPolicy,
+  IPolicyInfo,
   ISignatureReport,
+  IVerifyResponse,
   logLink,
+  shortHash,
   unreproducedCellIndices
 } from './model';
 import { ProvenanceVerifier } from './verifier';
@@ -15,6 +22,8 @@ import { ProvenanceVerifier } from './verifier';
 export interface ISidebarActions {
   verify(panel: NotebookPanel): void;
   sign(panel: NotebookPanel): void;
+  /** Approve a pending project policy file (after the user confirms), then verify again. */
+  approvePolicy(panel: NotebookPanel, pending: IPendingPolicy): void;
 }
 
 /** The Sigstore sidebar: signatures, policy, outputs and changed cells of the current notebook. */
@@ -68,7 +77,24 @@ export class ProvenanceSidebar extends Widget {
       el('strong', '', info.label),
       el('div', 'jp-sigstore-summary', info.title)
     );
+    const missing = state.response?.report?.missing_roles ?? [];
+    if (missing.length) {
+      status.append(
+        el(
+          'div',
+          'jp-sigstore-missing',
+          `Policy: missing ${missing.join(', ')}`
+        )
+      );
+    }
     root.append(status);
+    const policyWarnings = new Set(state.response?.policy?.warnings ?? []);
+    const warnings = (state.response?.report?.warnings ?? []).filter(
+      w => !policyWarnings.has(w)
+    );
+    if (warnings.length) {
+      root.append(warningList(warnings));
+    }
 
     const buttons = el('div', 'jp-sigstore-actions', '');
     const verify = button('Verify now', () => this.actions.verify(panel));
@@ -79,29 +105,7 @@ export class ProvenanceSidebar extends Widget {
     root.append(buttons);
 
     const response = state.response;
-    const policy = response?.policy;
-    const policySection = section('Trust policy');
-    if (policy?.error) {
-      policySection.append(
-        el('p', 'jp-sigstore-error', `Policy not usable: ${policy.error}`)
-      );
-    } else if (policy?.source) {
-      policySection.append(el('p', '', `From ${policy.source}:`));
-      const list = el('ul', '', '');
-      for (const s of policy.signers) {
-        list.append(el('li', '', `${s.name}: ${s.description}`));
-      }
-      policySection.append(list);
-    } else if (response) {
-      policySection.append(
-        el(
-          'p',
-          'jp-sigstore-muted',
-          'No trust policy applies: valid signatures show as "untrusted signer". Add a sigstore-policy.toml beside the notebook or set c.Sigstore.policy_file.'
-        )
-      );
-    }
-    root.append(policySection);
+    root.append(this.policySection(panel, response));
 
     const report = response?.report;
     if (!report) {
@@ -113,8 +117,10 @@ export class ProvenanceSidebar extends Widget {
         el('p', 'jp-sigstore-muted', 'This notebook carries no signature.')
       );
     }
+    // with a signature that covers this version, those that cover an earlier one are history
+    const current = report.signatures.some(s => s.valid && s.covers_current);
     for (const sig of report.signatures) {
-      sigs.append(signatureCard(sig));
+      sigs.append(signatureCard(sig, current && !sig.covers_current));
     }
     root.append(sigs);
 
@@ -123,35 +129,18 @@ export class ProvenanceSidebar extends Widget {
       const atts = section(
         `Execution and reproductions (${attestations.length})`
       );
-      const list = el('ul', 'jp-sigstore-attestations', '');
       for (const att of attestations) {
-        const item = el('li', '', describeAttestation(att));
-        const when = att.signed_at ? ` at ${formatTime(att.signed_at)}` : '';
-        const trust = att.trusted_as.length
-          ? `trusted as ${att.trusted_as.join(', ')}`
-          : 'not trusted by the policy';
-        const about = att.covers_current
-          ? 'this version'
-          : 'an earlier version';
-        item.append(
-          el('div', 'jp-sigstore-muted', `${trust}; about ${about}${when}`)
-        );
-        list.append(item);
+        atts.append(attestationCard(att));
       }
-      atts.append(list);
       const failed = unreproducedCellIndices(report);
       if (failed.length) {
         const cells = el('ul', 'jp-sigstore-cells', '');
         for (const index of failed) {
           const item = el('li', '', '');
           item.dataset.status = 'unreproduced';
-          const link = button(`Cell ${index + 1}: did not reproduce`, () => {
-            const target = panel.content.widgets[index];
-            if (target) {
-              panel.content.activeCellIndex = index;
-              void panel.content.scrollToCell(target, 'center');
-            }
-          });
+          const link = button(`Cell ${index + 1}: did not reproduce`, () =>
+            this.goToCell(panel, index)
+          );
           link.classList.add('jp-sigstore-cellLink');
           item.append(link);
           cells.append(item);
@@ -159,9 +148,6 @@ export class ProvenanceSidebar extends Widget {
         atts.append(cells);
       }
       root.append(atts);
-    }
-    for (const missing of report.missing_roles ?? []) {
-      root.append(el('p', 'jp-sigstore-error', `Policy: missing ${missing}`));
     }
 
     if (report.outputs.length) {
@@ -185,11 +171,36 @@ export class ProvenanceSidebar extends Widget {
       root.append(outs);
     }
 
+    const shown = displayedToReport(report);
+    if (shown.length) {
+      const files = section(`Displayed files not covered (${shown.length})`);
+      const list = el('ul', 'jp-sigstore-displayed', '');
+      for (const item of shown) {
+        const entry = el('li', '', '');
+        entry.dataset.status = item.status;
+        const link = button(describeDisplayed(item), () =>
+          this.goToCell(panel, item.cell)
+        );
+        link.classList.add('jp-sigstore-cellLink');
+        entry.append(link);
+        list.append(entry);
+      }
+      files.append(list);
+      root.append(files);
+    }
+
     const changed = report.cells.filter(c => c.status !== 'ok');
     if (changed.length || report.notebook_changes.length) {
-      const cells = section(`Changed since signing (${changed.length} cells)`);
+      const cells = section(
+        changed.length
+          ? `Changed since signing (${changed.length} cell${changed.length === 1 ? '' : 's'})`
+          : 'Changed since signing'
+      );
+      // notebook-wide changes (metadata, widget state) are lines of their own, not cells
       for (const change of report.notebook_changes) {
-        cells.append(el('p', '', `Notebook: ${change}`));
+        const line = el('p', 'jp-sigstore-notebookChange', '');
+        line.textContent = change.charAt(0).toUpperCase() + change.slice(1);
+        cells.append(line);
       }
       const list = el('ul', 'jp-sigstore-cells', '');
       for (const cell of changed) {
@@ -200,6 +211,94 @@ export class ProvenanceSidebar extends Widget {
     }
   }
 
+  private policySection(
+    panel: NotebookPanel,
+    response: IVerifyResponse | null
+  ): HTMLElement {
+    const policy: IPolicyInfo | undefined = response?.policy;
+    const node = section('Trust policy');
+    const pending = policy?.pending;
+    if (pending) {
+      node.append(this.pendingPolicy(panel, pending));
+    }
+    if (policy?.error) {
+      node.append(
+        el('p', 'jp-sigstore-error', `Policy not usable: ${policy.error}`)
+      );
+    } else if (policy?.source) {
+      node.append(el('p', '', `From ${policy.source}:`));
+      const list = el('ul', 'jp-sigstore-signers', '');
+      for (const s of policy.signers) {
+        list.append(el('li', '', `${s.name}: ${s.description}`));
+      }
+      node.append(list);
+      if (policy.require.length) {
+        node.append(el('p', '', `Requires: ${policy.require.join(', ')}`));
+      }
+      if (policy.description) {
+        node.title = policy.description;
+      }
+    } else if (response && !pending) {
+      node.append(
+        el(
+          'p',
+          'jp-sigstore-muted',
+          'No trust policy applies: valid signatures show as "untrusted signer". Add a sigstore-policy.toml beside the notebook (and approve it here) or set c.Sigstore.policy_file.'
+        )
+      );
+    }
+    if (policy?.warnings?.length) {
+      node.append(warningList(policy.warnings));
+    }
+    return node;
+  }
+
+  private pendingPolicy(
+    panel: NotebookPanel,
+    pending: IPendingPolicy
+  ): HTMLElement {
+    const box = el('div', 'jp-sigstore-pending', '');
+    box.append(
+      el('strong', '', `The project policy ${pending.path} is not trusted yet.`)
+    );
+    box.title = pending.message;
+    if (pending.error) {
+      box.append(
+        el('p', 'jp-sigstore-error', `It cannot be used: ${pending.error}`)
+      );
+    } else {
+      box.append(
+        el(
+          'p',
+          '',
+          `It came with the notebooks it judges. Approving it would trust: ${pending.description ?? '(nothing described)'}`
+        )
+      );
+    }
+    const hash = el('p', '', 'sha256 ');
+    const code = el('code', 'jp-sigstore-hash', shortHash(pending.sha256));
+    code.title = pending.sha256;
+    hash.append(code);
+    box.append(hash);
+    if (!pending.error) {
+      const approve = button('Approve this policy file…', () =>
+        this.actions.approvePolicy(panel, pending)
+      );
+      approve.classList.add('jp-sigstore-approve', 'jp-mod-accept');
+      box.append(approve);
+    }
+    return box;
+  }
+
+  private goToCell(panel: NotebookPanel, index: number): void {
+    const notebook = panel.content;
+    const target = notebook.widgets[index];
+    if (target) {
+      notebook.activeCellIndex = index;
+      void notebook.scrollToCell(target, 'center');
+    }
+  }
+
   private cellItem(panel: NotebookPanel, cell: ICellReport): HTMLElement {
     const item = el('li', '', '');
     item.dataset.status = cell.status;
@@ -207,21 +306,16 @@ export class ProvenanceSidebar extends Widget {
       item.append(el('span', '', describeCell(cell)));
       return item;
     }
-    const link = button(describeCell(cell), () => {
-      const notebook = panel.content;
-      const target = notebook.widgets[cell.index];
-      if (target) {
-        notebook.activeCellIndex = cell.index;
-        void notebook.scrollToCell(target, 'center');
-      }
-    });
+    const link = button(describeCell(cell), () =>
+      this.goToCell(panel, cell.index)
+    );
     link.classList.add('jp-sigstore-cellLink');
     item.append(link);
     return item;
   }
 }
 
-function signatureCard(sig: ISignatureReport): HTMLElement {
+function signatureCard(sig: ISignatureReport, history: boolean): HTMLElement {
   const card = el('div', 'jp-sigstore-signature', '');
   card.dataset.valid = String(sig.valid);
   if (!sig.valid) {
@@ -229,6 +323,12 @@ function signatureCard(sig: ISignatureReport): HTMLElement {
     card.append(el('div', '', sig.error ?? 'does not verify'));
     card.append(el('div', 'jp-sigstore-muted', `in ${sig.source}`));
     return card;
+  }
+  if (history) {
+    card.dataset.history = 'true';
+    card.append(
+      el('span', 'jp-sigstore-history', 'History: covers an earlier version')
+    );
   }
   const rows: [string, string | HTMLElement][] = [
     ['Identity', sig.identity ?? '-'],
@@ -264,6 +364,45 @@ function signatureCard(sig: ISignatureReport): HTMLElement {
   if (sig.execution) {
     rows.push(['Executed', `by jupyter-sigstore run: ${sig.execution}`]);
   }
+  if (sig.profile) {
+    rows.push(['Profile', sig.profile]);
+  }
+  card.append(definitionList(rows));
+  return card;
+}
+
+function attestationCard(att: IAttestationReport): HTMLElement {
+  const view = attestationView(att);
+  const card = el('div', 'jp-sigstore-attestation', '');
+  card.dataset.kind = view.kind;
+  const title = el('strong', '', view.kind);
+  card.append(title);
+  if (view.result) {
+    card.dataset.result = view.result;
+    card.append(
+      document.createTextNode(': '),
+      el('span', 'jp-sigstore-result', view.result)
+    );
+  }
+  const rows: [string, string | HTMLElement][] = [
+    ['By', view.who],
+    ['Signed', view.when ? formatTime(view.when) : '-']
+  ];
+  if (att.log_index !== null && att.log_index !== undefined) {
+    rows.push(['Log index', String(att.log_index)]);
+  }
+  rows.push(['Policy', view.trust], ['About', view.about]);
+  if (view.failed.length) {
+    rows.push(['Failed', view.failed.join(', ')]);
+  }
+  if (view.kind === att.predicate_type) {
+    card.title = att.predicate_type;
+  }
+  card.append(definitionList(rows));
+  return card;
+}
+
+function definitionList(rows: [string, string | HTMLElement][]): HTMLElement {
   const dl = document.createElement('dl');
   for (const [k, v] of rows) {
     const dt = el('dt', '', k);
@@ -271,8 +410,15 @@ function signatureCard(sig: ISignatureReport): HTMLElement {
     dd.append(typeof v === 'string' ? document.createTextNode(v) : v);
     dl.append(dt, dd);
   }
-  card.append(dl);
-  return card;
+  return dl;
+}
+
+function warningList(warnings: string[]): HTMLElement {
+  const list = el('ul', 'jp-sigstore-warnings', '');
+  for (const text of warnings) {
+    list.append(el('li', 'jp-sigstore-warning', text));
+  }
+  return list;
 }
 
 function formatTime(iso: string): string {

@@ -11,7 +11,8 @@ import {
   ILoginFlow,
   ILoginStatus,
   ISignResponse,
-  relativeTo
+  relativeTo,
+  signOutcome
 } from './model';
 
 export type IdentityChoice =
@@ -21,6 +22,8 @@ export interface ISignChoices {
   outputs: string[];
   identity: IdentityChoice;
   countersign: boolean;
+  /** Drop every earlier signature, other signers' too (by default they are kept). */
+  replace: boolean;
   /** 'server' (the server's setting), 'production' or 'staging'. */
   instance?: string;
 }
@@ -71,7 +74,8 @@ export class SignDialogBody extends Widget {
     candidates: string[],
     preselected: string[],
     login: ILoginStatus,
-    hasSignatures: boolean
+    hasSignatures: boolean,
+    displayed: string[] = []
   ) {
     super();
     this.addClass('jp-sigstore-signDialog');
@@ -97,9 +101,10 @@ export class SignDialogBody extends Widget {
       box.type = 'checkbox';
       box.value = path;
       box.checked = preselected.includes(path);
+      const shown = displayed.includes(path) ? ' (shown in the notebook)' : '';
       label.append(
         box,
-        document.createTextNode(` ${relativeTo(notebookPath, path)}`)
+        document.createTextNode(` ${relativeTo(notebookPath, path)}${shown}`)
       );
       fieldset.append(label);
       this._boxes.push(box);
@@ -108,59 +113,104 @@ export class SignDialogBody extends Widget {
 
     const idLabel = document.createElement('label');
     idLabel.textContent = 'Identity ';
-    this._identity = document.createElement('select');
-    this._identity.className = 'jp-sigstore-identity';
-    const options: [IdentityChoice, string, boolean][] = [
-      ['session', `Signed in as ${login.identity}`, !!login.identity],
-      ['ambient', "The server's ambient credentials", login.methods.ambient],
-      [
-        'browser',
-        'Sign in with the browser (redirect back here)',
-        login.methods.browser
-      ],
-      [
-        'device',
-        'Sign in with a code on any device (remote servers)',
-        login.methods.device
-      ],
-      ['oob', 'Sign in out of band (paste a code)', login.methods.oob],
-      ['token', 'Paste an identity token', true]
-    ];
-    for (const [value, text, enabled] of options) {
-      if (enabled) {
-        const option = document.createElement('option');
-        option.value = value;
-        option.textContent = text;
-        this._identity.append(option);
-      }
-    }
+    this._identity = identitySelect(login);
     idLabel.append(this._identity);
     this.node.append(idLabel);
 
     if (hasSignatures) {
-      const label = document.createElement('label');
-      label.className = 'jp-sigstore-countersign';
-      this._countersign = document.createElement('input');
-      this._countersign.type = 'checkbox';
-      label.append(
-        this._countersign,
-        document.createTextNode(' Countersign (keep the existing signatures)')
+      const earlier = document.createElement('fieldset');
+      earlier.className = 'jp-sigstore-earlier';
+      const title = document.createElement('legend');
+      title.textContent = 'Earlier signatures';
+      const note = document.createElement('p');
+      note.className = 'jp-sigstore-muted';
+      note.textContent =
+        "Other signers' signatures are kept; an earlier signature of yours is replaced by the new one.";
+      this._countersign = checkbox(
+        'jp-sigstore-countersign',
+        ' Countersign: sign exactly what the newest signature covers, keeping every signature'
       );
-      this.node.append(label);
+      this._replace = checkbox(
+        'jp-sigstore-replace',
+        " Replace all earlier signatures (other signers' too)"
+      );
+      const countersign = this._countersign.querySelector('input')!;
+      const replace = this._replace.querySelector('input')!;
+      // a countersignature covers what the newest signature covers: no outputs of its own
+      countersign.addEventListener('change', () => {
+        if (countersign.checked) {
+          replace.checked = false;
+        }
+        fieldset.disabled = countersign.checked;
+      });
+      replace.addEventListener('change', () => {
+        if (replace.checked) {
+          countersign.checked = false;
+          fieldset.disabled = false;
+        }
+      });
+      earlier.append(title, note, this._countersign, this._replace);
+      this.node.append(earlier);
     }
   }
 
   getValue(): ISignChoices {
+    const countersign =
+      this._countersign?.querySelector('input')?.checked ?? false;
     return {
-      outputs: this._boxes.filter(b => b.checked).map(b => b.value),
+      outputs: countersign
+        ? []
+        : this._boxes.filter(b => b.checked).map(b => b.value),
       identity: this._identity.value as IdentityChoice,
-      countersign: this._countersign?.checked ?? false
+      countersign,
+      replace: this._replace?.querySelector('input')?.checked ?? false
     };
   }
 
   private _boxes: HTMLInputElement[] = [];
   private _identity: HTMLSelectElement;
-  private _countersign: HTMLInputElement | null = null;
+  private _countersign: HTMLElement | null = null;
+  private _replace: HTMLElement | null = null;
+}
+
+function checkbox(className: string, text: string): HTMLLabelElement {
+  const label = document.createElement('label');
+  label.className = className;
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  label.append(box, document.createTextNode(text));
+  return label;
+}
+
+/** A select of the ways to sign that this server offers; the first one is preselected. */
+export function identitySelect(login: ILoginStatus): HTMLSelectElement {
+  const select = document.createElement('select');
+  select.className = 'jp-sigstore-identity';
+  const options: [IdentityChoice, string, boolean][] = [
+    ['session', `Signed in as ${login.identity}`, !!login.identity],
+    ['ambient', "The server's ambient credentials", login.methods.ambient],
+    [
+      'browser',
+      'Sign in with the browser (redirect back here)',
+      login.methods.browser
+    ],
+    [
+      'device',
+      'Sign in with a code on any device (remote servers)',
+      login.methods.device
+    ],
+    ['oob', 'Sign in out of band (paste a code)', login.methods.oob],
+    ['token', 'Paste an identity token', true]
+  ];
+  for (const [value, text, enabled] of options) {
+    if (enabled) {
+      const option = document.createElement('option');
+      option.value = value;
+      option.textContent = text;
+      select.append(option);
+    }
+  }
+  return select;
 }
 
 /** Wait for a login flow to settle, showing its instructions; Cancel abandons it. */
@@ -307,6 +357,8 @@ export interface ISignOptions {
   defaultOutputs: string[];
   /** Contents paths selected in the file browser (preselected as outputs). */
   selectedPaths: string[];
+  /** Contents paths of local files the notebook displays (preselected as outputs). */
+  displayed?: string[];
   /** The instance setting: 'server', 'production' or 'staging'. */
   instance: string;
 }
@@ -327,8 +379,12 @@ export async function signPanel(
     candidateOutputs(options.contents, path)
   ]);
   const metadata = panel.model.metadata as Record<string, unknown>;
+  const displayed = (options.displayed ?? []).filter(p =>
+    candidates.includes(p)
+  );
   const preselected = [
     ...defaultOutputs(path, options.defaultOutputs, metadata),
+    ...displayed,
     ...options.selectedPaths.filter(p => p !== path && !p.endsWith('.ipynb'))
   ].filter(p => candidates.includes(p));
   const sig = metadata['sigstore'] as { signatures?: unknown[] } | undefined;
@@ -337,7 +393,8 @@ export async function signPanel(
     candidates,
     preselected,
     login,
-    Array.isArray(sig?.signatures) && sig!.signatures.length > 0
+    Array.isArray(sig?.signatures) && sig!.signatures.length > 0,
+    displayed
   );
   const result = await showDialog({
     title: 'Sign notebook with Sigstore',
@@ -387,15 +444,18 @@ export async function signWithChoices(
       content: snapshot,
       outputs: choices.outputs,
       countersign: choices.countersign,
+      replace: choices.replace,
       instance: choices.instance
     });
   } finally {
     Notification.dismiss(pending);
   }
   await applySignature(panel, response.sigstore, fingerprint);
-  Notification.success(`Signed by ${response.identity} and saved.`, {
-    autoClose: 5000
-  });
+  const outcome = signOutcome(response);
+  Notification.success(
+    `${outcome.charAt(0).toUpperCase()}${outcome.slice(1)}.`,
+    { autoClose: 5000 }
+  );
   return true;
 }
 

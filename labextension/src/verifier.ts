@@ -4,15 +4,20 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { getAPI } from './api';
 import {
-  changedCellIndices,
+  cellMarkers,
+  ICellMarker,
   IVerifyResponse,
-  unreproducedCellIndices,
   withTimeout
 } from './model';
 
 /** CSS class put on cells that changed since signing. */
 export const CHANGED_CELL_CLASS = 'jp-sigstore-changedCell';
+/** CSS class put on unchanged cells the newest reproduction of this version did not reproduce. */
 export const UNREPRODUCED_CELL_CLASS = 'jp-sigstore-unreproducedCell';
+/** CSS class put on cells that display a local file no signature covers (as it is now). */
+export const UNCOVERED_CELL_CLASS = 'jp-sigstore-uncoveredCell';
+/** The label element of our own inside a changed cell (not a ::before, which front ends restyle). */
+export const CELL_MARKER_CLASS = 'jp-sigstore-cellMarker';
 
 /** The verification state of one open notebook. */
 export interface IPanelState {
@@ -72,6 +77,8 @@ export class ProvenanceVerifier {
     });
     context.pathChanged.connect(runIfAuto);
     panel.content.modelContentChanged.connect(() => this.applyMarkers(panel));
+    // cells rendered lazily (windowed notebooks) get their label when they appear
+    panel.content.cellInViewportChanged.connect(() => this.applyMarkers(panel));
     const interval = this.options.pollInterval ?? 10000;
     const timer = window.setInterval(
       () => void this.checkDisk(panel),
@@ -127,20 +134,34 @@ export class ProvenanceVerifier {
   /** Put the changed-cell marker on exactly the cells the latest report names. */
   applyMarkers(panel: NotebookPanel): void {
     const state = this.stateOf(panel);
-    const report = state.response?.report ?? null;
-    const changed = new Set(changedCellIndices(report));
-    const unreproduced = new Set(unreproducedCellIndices(report));
+    const markers = new Map<number, ICellMarker>(
+      cellMarkers(state.response?.report ?? null).map(m => [m.index, m])
+    );
     panel.content.widgets.forEach((cell, index) => {
-      const on = changed.has(index);
-      cell.toggleClass(CHANGED_CELL_CLASS, on);
-      if (on) {
+      const marker = markers.get(index);
+      cell.toggleClass(CHANGED_CELL_CLASS, !!marker?.changed);
+      cell.toggleClass(UNREPRODUCED_CELL_CLASS, !!marker?.unreproduced);
+      cell.toggleClass(
+        UNCOVERED_CELL_CLASS,
+        !!marker && !marker.changed && !marker.unreproduced
+      );
+      const labelled = setMarker(cell.node, marker ?? null);
+      if (!labelled && cell.isPlaceholder() && !this._deferred.has(cell)) {
+        // a cell not rendered yet (windowed notebooks) has no header: label it once it renders
+        this._deferred.add(cell);
+        void cell.ready.then(() => {
+          this._deferred.delete(cell);
+          if (!panel.isDisposed) {
+            this.applyMarkers(panel);
+          }
+        });
+      }
+      if (marker?.changed) {
         cell.node.setAttribute('data-sigstore-changed', 'true');
       } else {
         cell.node.removeAttribute('data-sigstore-changed');
       }
-      const failed = !on && unreproduced.has(index);
-      cell.toggleClass(UNREPRODUCED_CELL_CLASS, failed);
-      if (failed) {
+      if (marker?.unreproduced) {
         cell.node.setAttribute('data-sigstore-unreproduced', 'true');
       } else {
         cell.node.removeAttribute('data-sigstore-unreproduced');
@@ -171,4 +192,44 @@ export class ProvenanceVerifier {
   private _states = new Map<NotebookPanel, IPanelState>();
   private _seq = new Map<NotebookPanel, number>();
   private _lastModified = new Map<NotebookPanel, string>();
+  private _deferred = new WeakSet<object>();
+}
+
+/**
+ * Show (or remove) the "Changed since signing" label of a cell: an element of our own in the
+ * cell's header (a leaf widget JupyterLab leaves empty), so that no front end's cell CSS blanks it.
+ * Never a child of the cell itself, whose layout places its widgets by child index. False when
+ * a label is due but the cell has no header yet.
+ */
+function setMarker(cellNode: HTMLElement, cell: ICellMarker | null): boolean {
+  const header =
+    cellNode.querySelector<HTMLElement>(':scope > .jp-CellHeader') ?? null;
+  const existing = cellNode.querySelector<HTMLElement>(`.${CELL_MARKER_CLASS}`);
+  if (!cell) {
+    existing?.remove();
+    header?.classList.remove('jp-sigstore-hasMarker');
+    return true;
+  }
+  if (!header) {
+    return false;
+  }
+  const marker = existing ?? document.createElement('div');
+  marker.className = CELL_MARKER_CLASS;
+  marker.dataset.kind = cell.changed
+    ? 'changed'
+    : cell.unreproduced
+      ? 'unreproduced'
+      : 'uncovered';
+  marker.textContent = '';
+  for (const text of cell.lines) {
+    const line = document.createElement('div');
+    line.textContent = text;
+    marker.append(line);
+  }
+  marker.title = cell.title;
+  if (!existing) {
+    header.classList.add('jp-sigstore-hasMarker');
+    header.append(marker);
+  }
+  return true;
 }

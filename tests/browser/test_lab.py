@@ -1,11 +1,14 @@
-"""JupyterLab in headless Chromium: verify on open (verified / modified / invalid / too large),
-the sidebar and cell markers, and signing from the UI against the loopback Sigstore instance."""
+"""JupyterLab and Notebook 7 in headless Chromium: verify on open (verified / modified / invalid /
+too large), the sidebar and cell markers, approving a project policy, signing from the UI against the
+loopback Sigstore instance, and kernel code that tries to sign without the user."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,8 @@ import pytest
 pytestmark = pytest.mark.timeout(300)
 # ``lab`` is the conftest's Lab: url, token, root, trust_config, policy, env, sigstore
 
-BADGE = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-sigstore-badge"
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+BADGE = f"{PANEL} .jp-sigstore-badge"
 
 
 def open_notebook(page: Any, lab: Any, path: str) -> Any:
@@ -33,6 +37,44 @@ def open_sidebar(page: Any) -> Any:
     sidebar = page.locator("#jupyter-sigstore-sidebar")
     sidebar.wait_for(state="visible")
     return sidebar
+
+
+def visible_label(marker: Any) -> str:
+    """The text a reader sees in a cell marker: shown, not hidden or covered by the front end's own
+    cell decorations (a pseudo-element on top of it would be hit instead of the marker)."""
+    marker.scroll_into_view_if_needed()
+    seen = marker.evaluate(
+        """node => {
+            const style = getComputedStyle(node);
+            const box = node.getBoundingClientRect();
+            const x = box.left + Math.min(40, box.width / 2);
+            const hit = document.elementFromPoint(x, box.top + box.height / 2);
+            return {display: style.display, visibility: style.visibility, opacity: Number(style.opacity),
+                    color: style.color, width: box.width, height: box.height, text: node.innerText,
+                    onTop: hit === node || node.contains(hit)};
+        }"""
+    )
+    assert seen["display"] != "none" and seen["visibility"] == "visible" and seen["opacity"] > 0, seen
+    assert (
+        seen["width"] > 0 and seen["height"] > 0 and seen["color"] not in ("transparent", "rgba(0, 0, 0, 0)")
+    ), seen
+    assert seen["onTop"], seen
+    return str(seen["text"]).strip()
+
+
+def label_above_input(page: Any, n: int) -> None:
+    """The label of cell ``n`` sits above the cell's input (not after its outputs)."""
+    page.wait_for_function(
+        """n => {
+            const panel = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+            const cell = document.querySelector(`${panel} .jp-Cell[data-windowed-list-index="${n}"]`);
+            const label = cell && cell.querySelector('.jp-sigstore-cellMarker');
+            const input = cell && cell.querySelector('.jp-Cell-inputWrapper');
+            return !!label && !!input
+                && label.getBoundingClientRect().bottom <= input.getBoundingClientRect().top + 1;
+        }""",
+        arg=n,
+    )
 
 
 def cli_verify(lab: Any, notebook: Path) -> subprocess.CompletedProcess[str]:
@@ -66,11 +108,14 @@ def test_tampered_notebook_shows_modified_and_marks_the_cell(page: Any, lab: Any
     open_notebook(page, lab, "tampered/edited.ipynb")
     badge = wait_status(page, "modified")
     assert "Modified" in badge.inner_text()
-    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
-    marked = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-sigstore-changedCell")
+    cells = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
+    marked = page.locator(f"{PANEL} .jp-Cell.jp-sigstore-changedCell")
     marked.first.wait_for()
     assert marked.count() == 1
     assert "jp-sigstore-changedCell" in (cells.nth(changed).get_attribute("class") or "")
+    marker = cells.nth(changed).locator(".jp-sigstore-cellMarker")
+    assert visible_label(marker) == f"Changed since signing (cell {changed + 1})"
+    assert f"Cell {changed + 1} (code)" in (marker.get_attribute("title") or "")
     sidebar = open_sidebar(page)
     link = sidebar.locator(".jp-sigstore-cellLink")
     assert link.count() == 1
@@ -81,7 +126,26 @@ def test_tampered_notebook_shows_modified_and_marks_the_cell(page: Any, lab: Any
         ".classList.contains('jp-mod-active')",
         arg=changed,
     )
+    label_above_input(page, changed)
+    # a modified notebook's only signature is not "history": nothing covers this version
+    assert sidebar.locator('.jp-sigstore-signature[data-history="true"]').count() == 0
     page.screenshot(path=str(screenshots / "modified.png"))
+
+
+def test_a_cell_rendered_late_gets_its_label_above_its_input(page: Any, lab: Any) -> None:
+    """In a long notebook cells render lazily: the changed last cell is labelled once it renders,
+    in its header (a label put on the cell before that lands after its outputs)."""
+    changed = int((lab.root / "long" / "changed-cell.txt").read_text())
+    open_notebook(page, lab, "long/analysis.ipynb")
+    wait_status(page, "modified")
+    link = open_sidebar(page).locator(".jp-sigstore-cellLink")
+    assert link.inner_text() == f"Cell {changed + 1} (markdown): modified"
+    link.click()
+    label_above_input(page, changed)
+    cell = page.locator(f'{PANEL} .jp-Cell[data-windowed-list-index="{changed}"]')
+    marker = cell.locator(".jp-sigstore-cellMarker")
+    assert visible_label(marker) == f"Changed since signing (cell {changed + 1})"
+    assert page.locator(f"{PANEL} .jp-sigstore-cellMarker").count() == 1
 
 
 def test_change_on_disk_is_verified_again(page: Any, lab: Any) -> None:
@@ -179,6 +243,15 @@ def test_sigstore_sign_magic_signs_the_open_notebook_through_the_comm(
     open_notebook(page, lab, f"{folder}/analysis.ipynb")
     wait_status(page, "unsigned")
     run_magic_cell(page, f"{prefix}%load_ext jupyter_sigstore\n%sigstore sign --output results.csv")
+    dialog = page.locator(".jp-Dialog .jp-sigstore-kernelSign")
+    dialog.wait_for()
+    assert f"{folder}/analysis.ipynb" in dialog.inner_text()
+    assert dialog.locator(".jp-sigstore-kernelSign-output").all_inner_texts() == ["results.csv"]
+    if prefix:  # the front end signs: it offers the ways to sign in
+        assert dialog.locator("select.jp-sigstore-identity").count() == 1
+    else:  # the kernel signs with its own identity, which it names
+        assert "the kernel says: alice@example.com" in dialog.inner_text()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
     badge = wait_status(page, "verified")
     assert "alice@example.com" in badge.inner_text()
     page.get_by_text("signed by alice@example.com and saved").first.wait_for()
@@ -187,13 +260,250 @@ def test_sigstore_sign_magic_signs_the_open_notebook_through_the_comm(
     assert "results.csv: ok" in result.stdout
 
 
-def test_notebook7_verifies_on_open(page: Any, lab: Any) -> None:
-    """The same extension in Notebook 7 (served by the same Jupyter server)."""
-    pytest.importorskip("notebook", minversion="7")
-    page.goto(f"{lab.url}notebooks/signed/report.ipynb?token={lab.token}")
+def test_kernel_code_cannot_sign_as_the_user_without_asking(page: Any, lab: Any, screenshots: Path) -> None:
+    """The attack: a notebook's cell opens the comm itself, learns the front end's id and asks it to
+    sign the notebook and a payload file. A request naming no front end is ignored; the addressed
+    one shows a dialog naming every output; Cancel leaves nothing signed, saved or logged."""
+    path = lab.root / "attack" / "analysis.ipynb"
+    logged = len(lab.sigstore.rekor_v1_log.bodies)
+    open_notebook(page, lab, "attack/analysis.ipynb")
+    wait_status(page, "unsigned")
+    run_magic_cell(
+        page,
+        "from comm import create_comm\nseen = []\n"
+        'c = create_comm(target_name="jupyter_sigstore", data={"type": "hello", "protocol": 1})\n'
+        'c.on_msg(lambda m: seen.append(m["content"]["data"]))',
+    )
+    run_magic_cell(
+        page,
+        'open("payload.txt", "w").write("attacker payload")\n'
+        'fid = next(m["frontend_id"] for m in seen if m.get("type") == "hello")\n'
+        'c.send({"type": "sign", "protocol": 1, "request_id": "no-target", "outputs": ["stolen.txt"]})\n'
+        'c.send({"type": "sign", "protocol": 1, "request_id": "evil", "to": fid, '
+        '"outputs": ["results.csv", "payload.txt"], "signer": "frontend"})',
+    )
+    # requests are handled one at a time in order: had the first been taken, its dialog came first
+    dialog = page.locator(".jp-Dialog .jp-sigstore-kernelSign")
+    dialog.wait_for()
+    assert page.locator(".jp-Dialog").count() == 1
+    text = dialog.inner_text()
+    assert "attack/analysis.ipynb" in text
+    assert dialog.locator(".jp-sigstore-kernelSign-output").all_inner_texts() == [
+        "results.csv",
+        "payload.txt",
+    ]
+    assert "stolen.txt" not in text
+    assert dialog.locator("select.jp-sigstore-identity").count() == 1
+    page.screenshot(path=str(screenshots / "kernel-sign.png"))
+    page.locator(".jp-Dialog .jp-mod-reject").click()
+    page.get_by_text("nothing was signed").first.wait_for()
+    run_magic_cell(page, 'print([(m["type"], m.get("request_id"), m.get("status")) for m in seen[1:]])')
+    out = page.locator(f"{PANEL} .jp-OutputArea-output", has_text="'evil'")
+    out.wait_for()
+    assert out.inner_text().strip() == "[('result', 'evil', 'cancelled')]"
+    assert len(lab.sigstore.rekor_v1_log.bodies) == logged  # nothing was signed
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert not (saved["metadata"].get("sigstore") or {}).get("signatures")
+    assert page.locator(BADGE).get_attribute("data-status") == "unsigned"
+
+
+def test_allow_until_closed_lasts_until_the_notebook_is_closed(page: Any, lab: Any) -> None:
+    """ "Allow this notebook ... until I close it" spares the dialog for that open notebook only:
+    closed and opened again, the next request asks again."""
+    logged = len(lab.sigstore.rekor_v1_log.bodies)
+    open_notebook(page, lab, "allow/analysis.ipynb")
+    wait_status(page, "unsigned")
+    run_magic_cell(
+        page,
+        'import os; os.environ.pop("SIGSTORE_ID_TOKEN", None)\n%load_ext jupyter_sigstore\n%sigstore sign',
+    )
+    page.locator(".jp-Dialog .jp-sigstore-kernelSign").wait_for()
+    page.locator(".jp-Dialog .jp-sigstore-kernelSign-allow input").check()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    wait_status(page, "verified")
+    run_magic_cell(page, "%sigstore sign")  # allowed: signs without a dialog
+    page.get_by_text("replaced the earlier signature by alice@example.com").first.wait_for()
+    assert page.locator(".jp-Dialog").count() == 0
+    assert len(lab.sigstore.rekor_v1_log.bodies) == logged + 2
+
+    page.keyboard.press("Control+s")
+    page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']")
+    page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").first.click()
+    page.locator(".jp-NotebookPanel").first.wait_for(state="detached")
+    page.locator('.jp-DirListing-item[title*="analysis.ipynb"]').first.dblclick()
+    page.wait_for_selector(f"{PANEL} .jp-Cell", state="visible")
+    # a new connection to the same kernel: the extension finds the kernel's comm again
+    run_magic_cell(page, "%sigstore sign")
+    page.locator(".jp-Dialog .jp-sigstore-kernelSign").wait_for()  # asks again
+    page.locator(".jp-Dialog .jp-mod-reject").click()
+    page.get_by_text("nothing was signed").first.wait_for()
+    assert len(lab.sigstore.rekor_v1_log.bodies) == logged + 2
+
+
+def test_pending_project_policy_is_approved_from_the_sidebar(page: Any, lab: Any, screenshots: Path) -> None:
+    """A policy file that came with the notebook counts only once approved, for the exact bytes shown:
+    a file swapped after it was shown is refused."""
+    policy = lab.root / "project" / "sigstore-policy.toml"
+    original = policy.read_bytes()
+    sha = hashlib.sha256(original).hexdigest()
+    open_notebook(page, lab, "project/analysis.ipynb")
+    wait_status(page, "untrusted-signer")
+    sidebar = open_sidebar(page)
+    pending = sidebar.locator(".jp-sigstore-pending")
+    pending.wait_for()
+    text = pending.inner_text()
+    assert "project/sigstore-policy.toml is not trusted yet" in text
+    assert "author: alice@example.com" in text
+    assert sha[:12] in text
+    page.screenshot(path=str(screenshots / "approve-policy.png"))
+
+    policy.write_bytes(
+        original + b'\n[[trusted]]\nname = "mallory"\nidentity = "mallory@example.com"\nissuer = "x"\n'
+    )
+    try:
+        pending.locator(".jp-sigstore-approve").click()
+        confirm = page.locator(".jp-Dialog .jp-sigstore-approveDialog")
+        assert sha in confirm.inner_text()
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        page.get_by_text("changed since it was shown").first.wait_for()
+        assert page.locator(BADGE).get_attribute("data-status") == "untrusted-signer"
+    finally:
+        policy.write_bytes(original)
+    pending.locator(".jp-sigstore-approve").click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    wait_status(page, "verified")
+    assert sidebar.locator(".jp-sigstore-pending").count() == 0
+    assert "trusted as author" in sidebar.inner_text()
+
+
+def test_sidebar_shows_history_missing_roles_warnings_and_attestations(
+    page: Any, lab: Any, screenshots: Path
+) -> None:
+    open_notebook(page, lab, "facts/analysis.ipynb")
+    wait_status(page, "untrusted-signer")
+    sidebar = open_sidebar(page)
+    sidebar.locator(".jp-sigstore-attestation").wait_for()
+    assert sidebar.locator(".jp-sigstore-missing").inner_text() == "Policy: missing reviewer"
+    warnings = sidebar.locator(".jp-sigstore-warning").all_inner_texts()
+    assert any("'.' at position" in w for w in warnings), warnings
+    cards = sidebar.locator(".jp-sigstore-signature")
+    assert cards.count() == 2
+    history = sidebar.locator('.jp-sigstore-signature[data-history="true"]')
+    assert history.count() == 1
+    assert "alice@example.com" in history.inner_text()
+    assert "History: covers an earlier version" in history.inner_text()
+    assert (
+        "bob@example.com" in sidebar.locator('.jp-sigstore-signature:not([data-history="true"])').inner_text()
+    )
+    attestation = sidebar.locator(".jp-sigstore-attestation").inner_text()
+    assert attestation.startswith("Reproduction: FAILED")
+    assert "carol@example.com" in attestation
+    assert "about this version" in attestation
+    assert "cell 3" in attestation
+    # no cell changed since bob signed: no marker
+    assert page.locator(f"{PANEL} .jp-sigstore-cellMarker").count() == 0
+    badge = page.locator(BADGE).inner_text()
+    assert "bob@example.com" in badge and "alice@example.com" not in badge  # history is not named
+    sidebar.locator(".jp-sigstore-attestation").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "history.png"))
+
+
+def test_widget_state_change_is_its_own_line_not_a_cell(page: Any, lab: Any) -> None:
+    open_notebook(page, lab, "widgets/analysis.ipynb")
+    wait_status(page, "modified")
+    sidebar = open_sidebar(page)
+    line = sidebar.locator(".jp-sigstore-notebookChange")
+    line.wait_for()
+    assert line.all_inner_texts() == ["Widget state changed since signing"]
+    assert sidebar.get_by_text("Changed since signing", exact=True).count() == 1
+    assert sidebar.locator(".jp-sigstore-cellLink").count() == 0
+    assert page.locator(f"{PANEL} .jp-sigstore-cellMarker").count() == 0
+
+
+def test_a_displayed_file_no_signature_covers_is_named_and_marked(page: Any, lab: Any) -> None:
+    """A markdown image read from disk is content the reader sees: left out of the signature, it is
+    named in the sidebar and on its cell (1-based), and the notebook is not Verified."""
+    open_notebook(page, lab, "shows/analysis.ipynb")
+    wait_status(page, "modified")
+    sidebar = open_sidebar(page)
+    shown = sidebar.locator(".jp-sigstore-displayed li")
+    shown.first.wait_for()
+    assert shown.all_inner_texts() == ["Cell 2 shows figures/summary.png: not signed"]
+    cell = page.locator(f"{PANEL} .jp-Notebook .jp-Cell").nth(1)
+    assert "jp-sigstore-uncoveredCell" in (cell.get_attribute("class") or "")
+    assert visible_label(cell.locator(".jp-sigstore-cellMarker")) == "Shows figures/summary.png: not signed"
+    assert page.locator(f"{PANEL} .jp-sigstore-cellMarker").count() == 1
+    # signing again offers the displayed file, preselected; then nothing is left uncovered
+    sidebar.locator(".jp-sigstore-sign").click()
+    dialog = page.locator(".jp-Dialog .jp-sigstore-signDialog")
+    dialog.wait_for()
+    offered = dialog.locator('input[value="shows/figures/summary.png"]')
+    assert offered.is_checked()
+    assert "figures/summary.png (shown in the notebook)" in dialog.inner_text()
+    dialog.locator("select.jp-sigstore-identity").select_option("ambient")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    wait_status(page, "verified")
+    assert page.locator(f"{PANEL} .jp-sigstore-cellMarker").count() == 0
+
+
+def open_in_notebook7(page: Any, nb7: Any, path: str) -> Any:
+    page.goto(f"{nb7.url}notebooks/{path}?token={nb7.token}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+    return page.locator(".jp-NotebookPanel .jp-sigstore-badge")
+
+
+def test_notebook7_verifies_on_open(page: Any, notebook7: Any) -> None:
+    """The same extension in Notebook 7 (`jupyter notebook`)."""
+    open_in_notebook7(page, notebook7, "signed/report.ipynb")
     badge = page.locator('.jp-NotebookPanel .jp-sigstore-badge[data-status="verified"]')
     badge.wait_for()
     assert "alice@example.com" in badge.inner_text()
     badge.click()
     page.locator("#jupyter-sigstore-sidebar").get_by_text("trusted as alice").wait_for()
+
+
+def test_notebook7_shows_the_changed_cell_label(page: Any, notebook7: Any, screenshots: Path) -> None:
+    """Notebook 7's own cell CSS takes over ::before on cells; our label must still read."""
+    changed = int((notebook7.root / "tampered" / "changed-cell.txt").read_text())
+    open_in_notebook7(page, notebook7, "tampered/edited.ipynb")
+    page.locator('.jp-NotebookPanel .jp-sigstore-badge[data-status="modified"]').wait_for()
+    cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    marker = cells.nth(changed).locator(".jp-sigstore-cellMarker")
+    marker.wait_for()
+    assert page.locator(".jp-NotebookPanel .jp-sigstore-cellMarker").count() == 1
+    assert visible_label(marker) == f"Changed since signing (cell {changed + 1})"
+    page.screenshot(path=str(screenshots / "notebook7-modified.png"))
+
+
+def test_signing_over_another_signature_keeps_it_and_says_so(page: Any, lab: Any) -> None:
+    """Signing a notebook someone else signed keeps their signature unless "Replace all earlier
+    signatures" is ticked (it is not by default); the notification says what happened."""
+    path = lab.root / "resign" / "analysis.ipynb"
+    open_notebook(page, lab, "resign/analysis.ipynb")
+    wait_status(page, "verified")
+    open_sidebar(page).locator(".jp-sigstore-sign").click()
+    dialog = page.locator(".jp-Dialog .jp-sigstore-signDialog")
+    dialog.wait_for()
+    countersign = dialog.locator(".jp-sigstore-countersign input")
+    replace = dialog.locator(".jp-sigstore-replace input")
+    assert not countersign.is_checked() and not replace.is_checked()
+    countersign.check()
+    replace.check()  # the two exclude each other
+    assert not countersign.is_checked()
+    replace.uncheck()
+    dialog.locator("select.jp-sigstore-identity").select_option("token")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.locator(".jp-sigstore-tokenInput").fill(lab.sigstore.mint_token("bob@example.com"))
+    try:
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        page.get_by_text("Signed by bob@example.com and saved; kept 1 earlier signature").first.wait_for()
+    finally:  # sign bob out of the server again
+        request = urllib.request.Request(
+            f"{lab.url}jupyter-sigstore/login",
+            method="DELETE",
+            headers={"Authorization": f"token {lab.token}"},
+        )
+        urllib.request.urlopen(request, timeout=30).close()
+    result = cli_verify(lab, path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "alice@example.com" in result.stdout and "bob@example.com" in result.stdout

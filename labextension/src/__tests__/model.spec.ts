@@ -1,19 +1,33 @@
 import {
   addressedTo,
   badgeInfo,
+  cellMarkers,
   changedCellIndices,
+  changedCells,
   contentFingerprint,
   defaultOutputs,
+  attestationView,
   describeAttestation,
   describeCell,
+  describeDisplayed,
+  displayedFiles,
+  displayedToReport,
   IAttestationReport,
+  IKernelSignRequest,
   isUntitled,
   IVerificationReport,
   IVerifyResponse,
   logLink,
+  markerText,
+  mustConfirm,
+  parseSignRequest,
+  pickNotebook,
   relativeTo,
+  resolveOutputs,
   resolveRelative,
+  shortHash,
   signers,
+  signOutcome,
   SLSA_PROVENANCE_TYPE,
   TEST_RESULT_TYPE,
   unreproducedCellIndices,
@@ -136,6 +150,20 @@ describe('signers', () => {
     });
     expect(signers(r)).toEqual(['alice@example.com']);
   });
+  it('leaves out history once another signature covers this version', () => {
+    const r = report();
+    r.signatures[0] = { ...r.signatures[0], covers_current: false };
+    r.signatures.push({
+      ...r.signatures[0],
+      identity: 'bob@example.com',
+      covers_current: true
+    });
+    expect(signers(r)).toEqual(['bob@example.com']);
+    expect(badgeInfo(response(r)).label).toBe('Verified: bob@example.com');
+    // a modified notebook: nothing covers it, every signer is named
+    r.signatures[1] = { ...r.signatures[1], covers_current: false };
+    expect(signers(r)).toEqual(['alice@example.com', 'bob@example.com']);
+  });
 });
 
 describe('logLink', () => {
@@ -201,6 +229,16 @@ describe('changed cells', () => {
       'Cell 4 (code): removed since signing'
     );
   });
+  it('labels marked cells with their 1-based number', () => {
+    expect(changedCells(r).map(markerText)).toEqual([
+      'Changed since signing (cell 2)',
+      'Added since signing (cell 3)'
+    ]);
+  });
+  it('numbers a removed cell as it was in the signed notebook', () => {
+    const moved = { ...r.cells[3], index: 1, signed_index: 5 };
+    expect(describeCell(moved)).toBe('Cell 6 (code): removed since signing');
+  });
 });
 
 describe('paths', () => {
@@ -247,10 +285,22 @@ describe('contentFingerprint', () => {
 });
 
 describe('kernel comm helpers', () => {
-  it('accepts broadcasts and messages addressed to us only', () => {
-    expect(addressedTo({}, 'fe-1')).toBe(true);
-    expect(addressedTo({ to: 'fe-1' }, 'fe-1')).toBe(true);
-    expect(addressedTo({ to: 'fe-2' }, 'fe-1')).toBe(false);
+  it('acts on a hello or track without `to`, and on messages addressed to us', () => {
+    expect(addressedTo({ type: 'track' }, 'fe-1')).toBe(true);
+    expect(addressedTo({ type: 'hello', to: null }, 'fe-1')).toBe(true);
+    expect(addressedTo({ type: 'track', to: 'fe-1' }, 'fe-1')).toBe(true);
+    expect(addressedTo({ type: 'track', to: 'fe-2' }, 'fe-1')).toBe(false);
+  });
+  it('never acts on a sign request that names no front end, or another one', () => {
+    expect(addressedTo({ type: 'sign' }, 'fe-1')).toBe(false);
+    expect(addressedTo({ type: 'sign', to: null }, 'fe-1')).toBe(false);
+    expect(addressedTo({ type: 'sign', to: '' }, 'fe-1')).toBe(false);
+    expect(addressedTo({ type: 'sign', to: 'fe-2' }, 'fe-1')).toBe(false);
+    expect(addressedTo({ type: 'sign', to: ['fe-1'] }, 'fe-1')).toBe(false);
+    expect(addressedTo({ type: 'sign', to: 'fe-1' }, 'fe-1')).toBe(true);
+    // the kernel's answers to one front end are addressed too
+    expect(addressedTo({ type: 'signature' }, 'fe-1')).toBe(false);
+    expect(addressedTo({ type: 'signature', to: 'fe-1' }, 'fe-1')).toBe(true);
   });
   it('refuses untitled notebooks', () => {
     expect(isUntitled('Untitled.ipynb')).toBe(true);
@@ -327,5 +377,297 @@ describe('reproductions', () => {
       )
     ).toEqual([]);
     expect(unreproducedCellIndices(report())).toEqual([]);
+  });
+});
+
+function signRequest(
+  overrides: Partial<IKernelSignRequest> = {}
+): IKernelSignRequest {
+  const parsed = parseSignRequest({
+    type: 'sign',
+    request_id: 'r1',
+    to: 'fe-1',
+    outputs: ['results.csv'],
+    signer: 'frontend'
+  });
+  if (typeof parsed === 'string') {
+    throw new Error(parsed);
+  }
+  return { ...parsed, ...overrides };
+}
+
+describe('kernel-initiated signing', () => {
+  it('reads a sign request without trusting its shape', () => {
+    const ok = parseSignRequest({
+      request_id: 'r1',
+      outputs: ['a.csv', 'a.csv', 'figs/b.png'],
+      signer: 'kernel',
+      identity: 'alice@example.com',
+      countersign: 'yes',
+      notebook: { path: '/srv/work/a.ipynb', name: 'a.ipynb' },
+      parent_msg_id: 'm1'
+    });
+    expect(ok).toEqual({
+      requestId: 'r1',
+      outputs: ['a.csv', 'figs/b.png'],
+      countersign: false,
+      replace: false,
+      signer: 'kernel',
+      parentMsgId: 'm1',
+      notebook: { path: '/srv/work/a.ipynb', name: 'a.ipynb' },
+      claimedIdentity: 'alice@example.com'
+    });
+    expect(parseSignRequest({ outputs: [] })).toContain('request_id');
+    expect(parseSignRequest({ request_id: 'r', outputs: 'x.csv' })).toContain(
+      'outputs'
+    );
+    expect(parseSignRequest({ request_id: 'r', outputs: [3] })).toContain(
+      'outputs'
+    );
+    expect(parseSignRequest({ request_id: 'r', signer: 'root' })).toContain(
+      'unknown signer'
+    );
+    expect(
+      parseSignRequest({ request_id: 'r', countersign: true, replace: true })
+    ).toContain('cannot both');
+    // only the kernel's own signer may claim an identity; the front end signs as itself
+    const front = parseSignRequest({
+      request_id: 'r',
+      signer: 'frontend',
+      identity: 'ceo@example.com'
+    });
+    expect(typeof front !== 'string' && front.claimedIdentity).toBeNull();
+  });
+
+  it('always asks, unless the user allowed this notebook; a replace always asks', () => {
+    expect(mustConfirm(signRequest(), false)).toBe(true);
+    expect(mustConfirm(signRequest(), true)).toBe(false);
+    expect(mustConfirm(signRequest({ replace: true }), true)).toBe(true);
+    expect(mustConfirm(signRequest({ signer: 'kernel' }), false)).toBe(true);
+  });
+
+  it('signs in the notebook the kernel names, never a guess among several', () => {
+    const paths = ['work/a.ipynb', 'work/b.ipynb', 'work/a.ipynb'];
+    expect(
+      pickNotebook(paths, { path: '/srv/root/work/b.ipynb', name: 'b.ipynb' })
+    ).toBe(1);
+    // two views of one notebook: the first panel, once
+    expect(pickNotebook(paths, { path: null, name: 'a.ipynb' })).toBe(0);
+    expect(pickNotebook(paths, { path: null, name: null })).toBeNull();
+    expect(
+      pickNotebook(paths, { path: '/elsewhere/c.ipynb', name: 'c.ipynb' })
+    ).toBeNull();
+    // the longest matching path wins over a shorter suffix
+    expect(
+      pickNotebook(['b.ipynb', 'x/b.ipynb'], {
+        path: '/r/x/b.ipynb',
+        name: 'b.ipynb'
+      })
+    ).toBe(1);
+    // "x/b.ipynb" is no suffix of "/r/xx/b.ipynb" at a folder boundary
+    expect(
+      pickNotebook(['x/b.ipynb', 'y/b.ipynb'], {
+        path: '/r/xx/b.ipynb',
+        name: 'b.ipynb'
+      })
+    ).toBeNull();
+    // one notebook on the kernel (a stale hint after a rename): that one
+    expect(
+      pickNotebook(['new.ipynb'], { path: '/r/old.ipynb', name: 'old.ipynb' })
+    ).toBe(0);
+    expect(pickNotebook([], { path: null, name: null })).toBeNull();
+  });
+
+  it('keeps outputs that would leave the server root apart', () => {
+    expect(
+      resolveOutputs('work/a.ipynb', [
+        'results.csv',
+        '../top.csv',
+        '../../etc/passwd',
+        '/etc/shadow',
+        './results.csv'
+      ])
+    ).toEqual({
+      resolved: ['work/results.csv', 'top.csv'],
+      outside: ['../../etc/passwd', '/etc/shadow']
+    });
+  });
+
+  it('says what happened to earlier signatures', () => {
+    expect(signOutcome({ identity: 'bob@example.com', kept: 0 })).toBe(
+      'signed by bob@example.com and saved'
+    );
+    expect(
+      signOutcome({ identity: 'bob@example.com', kept: 1, replaced: [] })
+    ).toBe('signed by bob@example.com and saved; kept 1 earlier signature');
+    expect(
+      signOutcome({
+        identity: 'bob@example.com',
+        kept: 0,
+        replaced: ['alice@example.com', 'bob@example.com']
+      })
+    ).toBe(
+      'signed by bob@example.com and saved; replaced the earlier signatures by alice@example.com, bob@example.com'
+    );
+    expect(signOutcome({ identity: null, kept: 2 })).toBe(
+      'signed by you and saved; kept 2 earlier signatures'
+    );
+  });
+});
+
+describe('attestations', () => {
+  const base: IAttestationReport = {
+    source: 'metadata.sigstore.attestations[0]',
+    predicate_type: SLSA_PROVENANCE_TYPE,
+    identity: 'ci@example.com',
+    issuer: 'https://issuer.example',
+    signed_at: '2026-01-02T00:00:00Z',
+    log_index: 9,
+    trusted_as: [],
+    covers_current: true,
+    predicate: {}
+  };
+  it('names execution provenance and reproductions, and any other type as it is', () => {
+    expect(attestationView(base)).toEqual({
+      kind: 'Execution provenance',
+      result: null,
+      failed: [],
+      who: 'ci@example.com',
+      when: '2026-01-02T00:00:00Z',
+      trust: 'not trusted by the policy',
+      about: 'about this version'
+    });
+    const repro = attestationView({
+      ...base,
+      predicate_type: TEST_RESULT_TYPE,
+      trusted_as: ['reproducer'],
+      covers_current: false,
+      predicate: {
+        result: 'FAILED',
+        failedTests: ['cell 3', 7, 'output a.csv']
+      }
+    });
+    expect(repro.kind).toBe('Reproduction');
+    expect(repro.result).toBe('FAILED');
+    expect(repro.failed).toEqual(['cell 3', 'output a.csv']);
+    expect(repro.trust).toBe('trusted as reproducer');
+    expect(repro.about).toBe('about an earlier version');
+    const other = attestationView({
+      ...base,
+      predicate_type: 'https://example.com/other/v1',
+      identity: null,
+      predicate: { result: 'PASSED' }
+    });
+    expect(other.kind).toBe('https://example.com/other/v1');
+    expect(other.result).toBeNull();
+    expect(other.who).toBe('an unknown signer');
+  });
+  it('shortens hashes for display', () => {
+    expect(shortHash('a'.repeat(64))).toBe(`${'a'.repeat(12)}…`);
+    expect(shortHash('abc')).toBe('abc');
+  });
+});
+
+describe('displayed files', () => {
+  const r = report({
+    status: 'modified',
+    cells: [
+      {
+        index: 0,
+        status: 'ok',
+        cell_type: 'markdown',
+        cell_id: null,
+        signed_index: 0
+      },
+      {
+        index: 1,
+        status: 'modified',
+        cell_type: 'code',
+        cell_id: null,
+        signed_index: 1
+      }
+    ],
+    displayed: [
+      { cell: 0, path: 'figs/acc.png', status: 'unsigned' },
+      { cell: 0, path: 'figs/ok.png', status: 'signed' },
+      { cell: 0, path: 'https://example.com/x.png', status: 'remote' },
+      { cell: 1, path: 'figs/b.png', status: 'modified' },
+      { cell: 2, path: '../../etc/x.png', status: 'outside' }
+    ]
+  });
+  it('lists what a reader should know, numbered from 1', () => {
+    expect(displayedToReport(r).map(describeDisplayed)).toEqual([
+      'Cell 1 shows figs/acc.png: not signed',
+      'Cell 1 shows https://example.com/x.png: a remote URL, not checked',
+      'Cell 2 shows figs/b.png: changed since signing',
+      "Cell 3 shows ../../etc/x.png: outside the notebook's folder, not signed"
+    ]);
+  });
+  it('offers the local files it displays as outputs to sign', () => {
+    const shown = report({
+      displayed: [
+        { cell: 0, path: 'figs/acc.png', status: 'unsigned' },
+        { cell: 1, path: './figs/acc.png?v=2', status: 'signed' },
+        { cell: 1, path: 'figs/a%20b.png', status: 'modified' },
+        { cell: 2, path: 'https://example.com/x.png', status: 'remote' },
+        { cell: 2, path: '../../x.png', status: 'outside' }
+      ]
+    });
+    expect(displayedFiles('work/a.ipynb', shown)).toEqual([
+      'work/figs/acc.png',
+      'work/figs/a b.png'
+    ]);
+    expect(displayedFiles('work/a.ipynb', null)).toEqual([]);
+  });
+  it('marks changed cells and cells showing uncovered local files, once each', () => {
+    const markers = cellMarkers(r);
+    expect(markers.map(m => [m.index, m.lines])).toEqual([
+      [0, ['Shows figs/acc.png: not signed']],
+      [
+        1,
+        [
+          'Changed since signing (cell 2)',
+          'Shows figs/b.png: changed since signing'
+        ]
+      ],
+      [2, ["Shows ../../etc/x.png: outside the notebook's folder, not signed"]]
+    ]);
+    expect(markers[1].changed?.index).toBe(1);
+    expect(markers[0].changed).toBeNull();
+    expect(markers[1].title).toBe(
+      'Cell 2 (code): modified since signing; Shows figs/b.png: changed since signing (see the Sigstore sidebar)'
+    );
+    expect(cellMarkers(null)).toEqual([]);
+  });
+});
+
+describe('cell markers and reproductions', () => {
+  it('labels an unchanged cell the newest reproduction failed, in words and 1-based', () => {
+    const repro: IAttestationReport = {
+      source: 'metadata.sigstore.signatures[1]',
+      predicate_type: TEST_RESULT_TYPE,
+      identity: 'ci@example.com',
+      issuer: 'https://issuer.example',
+      signed_at: null,
+      log_index: null,
+      trusted_as: [],
+      covers_current: true,
+      predicate: { result: 'FAILED', failedTests: ['cell 1', 'cell 2'] }
+    };
+    const r = report({
+      cells: [
+        { ...report().cells[0] },
+        { ...report().cells[1], status: 'modified' }
+      ],
+      attestations: [repro]
+    });
+    const markers = cellMarkers(r);
+    expect(markers.map(m => [m.index, m.unreproduced, m.lines])).toEqual([
+      [0, true, ['Did not reproduce (cell 1)']],
+      [1, false, ['Changed since signing (cell 2)']]
+    ]);
+    expect(markers[0].title).toBe(
+      'Cell 1: the newest reproduction of this version did not reproduce it (see the Sigstore sidebar)'
+    );
   });
 });
