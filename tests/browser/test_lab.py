@@ -400,8 +400,13 @@ def test_sidebar_shows_history_missing_roles_warnings_and_attestations(
     assert "carol@example.com" in attestation
     assert "about this version" in attestation
     assert "cell 3" in attestation
-    # no cell changed since bob signed: no marker
-    assert page.locator(f"{PANEL} .jp-sigstore-cellMarker").count() == 0
+    # no cell changed since bob signed; the reproduction of this version failed cell 3: its own label
+    marker = page.locator(f"{PANEL} .jp-sigstore-cellMarker")
+    assert marker.count() == 1
+    assert marker.get_attribute("data-kind") == "unreproduced"
+    assert visible_label(marker) == "Did not reproduce (cell 3)"
+    unreproduced = page.locator(f"{PANEL} .jp-Notebook .jp-Cell").nth(2)
+    assert "jp-sigstore-unreproducedCell" in (unreproduced.get_attribute("class") or "")
     badge = page.locator(BADGE).inner_text()
     assert "bob@example.com" in badge and "alice@example.com" not in badge  # history is not named
     sidebar.locator(".jp-sigstore-attestation").scroll_into_view_if_needed()
