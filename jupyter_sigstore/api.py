@@ -204,11 +204,11 @@ def find_notebooks(specs: Sequence[str]) -> list[Path]:
 
 def tracked(notebook: str | os.PathLike[str] | NotebookModel) -> list[str]:
     """The data outputs declared in the notebook with ``%sigstore track`` (relative to its folder)."""
-    from .nbfile import load_notebook
+    from .nbfile import read_notebook
     from .options import NotebookModel
     from .storage import tracked_outputs
 
-    nb = notebook.content if isinstance(notebook, NotebookModel) else load_notebook(notebook).nb
+    nb = notebook.content if isinstance(notebook, NotebookModel) else read_notebook(notebook)
     return tracked_outputs(nb)
 
 

@@ -336,7 +336,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         policy = key_policy([load_public_key(k) for k in args.key], base=policy)
     instance = instance_of(args)
     _warn_if_stale(instance.name)
-    instance.trusted_root()  # a bad --trust-config is a usage error even for unsigned notebooks
+    if instance.trust_config is not None:
+        instance.trusted_root()  # a bad --trust-config is a usage error even for unsigned notebooks
     notebooks = api.find_notebooks(args.notebooks)
     if args.bundle and len(notebooks) != 1:
         raise UsageError("--bundle needs exactly one notebook")

@@ -10,7 +10,7 @@ from typing import Any
 from .bundles import claimed_signer, log_index, signing_time, statement_claim
 from .canonical import digest_of
 from .errors import SigstoreNotebookError
-from .nbfile import load_notebook
+from .nbfile import read_notebook
 from .provenance import provenance_sidecar
 from .storage import StoredSignature, read_bundle_file, read_signatures
 
@@ -70,9 +70,9 @@ def _claims(stored: StoredSignature) -> ClaimedSignature:
 
 def inspect_notebook(path: Path) -> Inspection:
     """Read a notebook's canonical digests and stored signatures' claims."""
-    loaded = load_notebook(path)
-    digest = digest_of(loaded.nb, path)
-    stored = read_signatures(loaded.nb, path)
+    nb = read_notebook(path)
+    digest = digest_of(nb, path)
+    stored = read_signatures(nb, path)
     sidecar = provenance_sidecar(path)
     if sidecar.is_file():  # the SLSA provenance `run` writes beside the notebook
         try:

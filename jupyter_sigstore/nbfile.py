@@ -105,15 +105,30 @@ def detect_style(raw: bytes, nb: Any) -> JsonStyle:
 
 
 def load_notebook(path: str | os.PathLike[str]) -> LoadedNotebook:
-    """Read and parse a notebook file (a regular file, size-capped), with one actionable error line."""
+    """Read and parse a notebook file (a regular file, size-capped), with one actionable error line.
+
+    The bytes are kept, to write the notebook back; :func:`read_notebook` parses without keeping them.
+    """
     path = Path(path)
     raw = read_regular_file(path, MAX_NOTEBOOK_BYTES, "notebook")
+    return LoadedNotebook(path, raw, _parse_file(path, raw))
+
+
+def read_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and parse a notebook file like :func:`load_notebook`, keeping only the parsed notebook.
+
+    The file's bytes are freed once decoded, before parsing, so memory peaks at about twice the file.
+    """
+    path = Path(path)
+    return _parse_file(path, _decode(read_regular_file(path, MAX_NOTEBOOK_BYTES, "notebook"), str(path)))
+
+
+def _parse_file(path: Path, data: bytes | str) -> dict[str, Any]:
     try:
-        nb = parse_notebook(raw, str(path))
+        return parse_notebook(data, str(path))
     except NotebookError as exc:
         msg = str(exc)
         raise NotebookError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
-    return LoadedNotebook(path, raw, nb)
 
 
 def read_regular_file(path: Path, limit: int, what: str) -> bytes:
@@ -140,13 +155,15 @@ def read_regular_file(path: Path, limit: int, what: str) -> bytes:
             raise NotebookError(f"{path} is too large to be a {what} ({st.st_size} bytes; limit {limit})")
         chunks = []
         remaining = limit + 1
+        want = st.st_size + 1  # the whole file in one read (no copy to join) unless it grows meanwhile
         while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 24))
+            chunk = os.read(fd, min(remaining, want))
             if not chunk:
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
-        data = b"".join(chunks)
+            want = 1 << 24
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if len(data) > limit:
             raise NotebookError(f"{path} grew beyond the {what} size limit ({limit} bytes) while read")
         return data

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from .errors import UsageError
-from .nbfile import load_notebook, save_notebook
+from .nbfile import load_notebook, read_notebook, save_notebook
 from .outputs import resolve_outputs
 from .storage import tracked_outputs, with_tracked
 from .walking import split_glob
@@ -61,7 +61,7 @@ def forget_names(notebook: Path, specs: list[str], *, base: Path | None = None) 
 
 def read_tracked(notebook: Path) -> list[str]:
     """The tracked list stored in the notebook file on disk."""
-    return tracked_outputs(load_notebook(notebook).nb)
+    return tracked_outputs(read_notebook(notebook))
 
 
 def write_tracked(notebook: Path, names: list[str]) -> None:

@@ -19,7 +19,7 @@ from .canonical import PROFILE, PROFILE_V1, NotebookDigest, check_nbformat, dige
 from .certinfo import SignerIdentity, signer_identity
 from .errors import BundleError, NotebookError, first_line
 from .instance import Instance
-from .nbfile import load_notebook
+from .nbfile import read_notebook
 from .options import NotebookModel, VerifyOptions
 from .outputs import check_outputs
 from .report import (
@@ -84,6 +84,12 @@ def _verifier(instance: Instance) -> Verifier:
     from sigstore.verify import Verifier
 
     return Verifier(trusted_root=instance.trusted_root())
+
+
+def prepare(instance: Instance) -> None:
+    """Import sigstore's verifier and load ``instance``'s trusted root now, so that the first
+    verification costs what the next ones do (a server calls this at start-up, in the background)."""
+    _verifier(instance)
 
 
 def verify_bundle_text(
@@ -173,8 +179,7 @@ def verify_notebook(target: Path | NotebookModel, options: VerifyOptions) -> Ver
     if isinstance(target, NotebookModel):
         path, nb = target.path, check_nbformat(target.content)
     else:
-        loaded = load_notebook(target)
-        path, nb = loaded.path, loaded.nb
+        path, nb = target, read_notebook(target)
     bundles = options.bundles
     stored = [read_bundle_file(b) for b in bundles] if bundles else read_signatures(nb, path)
     if not bundles:

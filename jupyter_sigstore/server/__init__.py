@@ -6,6 +6,7 @@ settings are ``c.Sigstore.*`` (see :class:`~jupyter_sigstore.server.config.Sigst
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from .config import Sigstore, SigstoreConfig
@@ -30,3 +31,21 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     base_url = web_app.settings["base_url"]
     web_app.add_handlers(".*$", handlers(base_url))
     serverapp.log.info("jupyter-sigstore: REST API at %sjupyter-sigstore/", base_url)
+    threading.Thread(
+        target=_prepare_verification,
+        args=(config, serverapp.log),
+        name="jupyter-sigstore-prepare",
+        daemon=True,
+    ).start()
+
+
+def _prepare_verification(config: Sigstore, log: Any) -> None:
+    """Import the verifier and load the trusted root in the background, so that the first notebook
+    opened verifies as fast as the next ones."""
+    from ..errors import first_line
+    from ..verifying import prepare
+
+    try:
+        prepare(config.select_instance())
+    except Exception as exc:  # e.g. a broken trust config: each verify reports it
+        log.warning("jupyter-sigstore: could not prepare verification: %s", first_line(exc))
