@@ -193,6 +193,29 @@ async def test_verify_signed_notebook_without_policy_is_untrusted_signer(
     assert result["policy"]["source"] is None
 
 
+@pytest.fixture
+def no_prepared_verifier() -> None:
+    """Forget the verifiers earlier tests built in this process (before the server starts)."""
+    from jupyter_sigstore.verifying import _verifier
+
+    _verifier.cache_clear()
+
+
+async def test_the_server_prepares_the_verifier_at_start_up(
+    no_prepared_verifier: None, jp_serverapp: Any, jp_fetch: Fetch, signed: Path
+) -> None:
+    from jupyter_sigstore.verifying import _verifier
+
+    for _ in range(600):  # the background preparation, with no request made (bounded wait)
+        if _verifier.cache_info().currsize:
+            break
+        await asyncio.sleep(0.1)
+    assert _verifier.cache_info().currsize == 1
+    result = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    assert result["report"]["status"] == "untrusted-signer"
+    assert _verifier.cache_info().misses == 1  # the request used the prepared verifier
+
+
 async def test_verify_uses_nearest_project_policy(
     jp_fetch: Fetch, signed: Path, root: Path, sigstore_instance: LocalSigstore
 ) -> None:
