@@ -30,7 +30,6 @@ import json
 import os
 import random
 import resource
-import shutil
 import socket
 import statistics
 import subprocess
@@ -42,7 +41,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import _tool, machine, peak_rss  # noqa: E402
+from run import machine, peak_rss  # noqa: E402
 
 MB = 1_000_000
 IDENTITY = "alice@example.com"
@@ -118,7 +117,7 @@ def crlf_twin(path: Path, twin: Path) -> Path:
     return twin
 
 
-def sign_all(ours: str, paths: Sequence[Path], workdir: Path, env: dict[str, str]) -> tuple[Path, str]:
+def sign_all(ours: list[str], paths: Sequence[Path], workdir: Path, env: dict[str, str]) -> tuple[Path, str]:
     """Sign each notebook on the loopback instance; return (trust config, issuer URL). The instance
     stops afterwards: verification needs only its trust config."""
     from jupyter_sigstore.testing import LocalSigstore
@@ -127,7 +126,7 @@ def sign_all(ours: str, paths: Sequence[Path], workdir: Path, env: dict[str, str
         trust = inst.write_trust_config(workdir / "trust_config.json")
         for path in paths:
             token = inst.mint_token(IDENTITY)
-            cmd = [ours, "sign", str(path), "--trust-config", str(trust), "--identity-token", token]
+            cmd = [*ours, "sign", str(path), "--trust-config", str(trust), "--identity-token", token]
             subprocess.run(cmd, env=env, check=True, capture_output=True)
         return trust, inst.issuer_url
 
@@ -174,13 +173,13 @@ def ratio_line(
 
 
 def bench_verify(
-    ours: str, big: Path, twin: Path, policy: list[str], env: dict[str, str], repeat: int
+    ours: list[str], big: Path, twin: Path, policy: list[str], env: dict[str, str], repeat: int
 ) -> dict:
     size = big.stat().st_size
     print(f"\n[verify] CLI `verify` of a {size / MB:.0f} MB image notebook vs `json.loads` + `sha256` of it")
     ref = [sys.executable, "-c", REFERENCE, str(big)]
-    verify = [ours, "verify", str(big), *policy]
-    verify_crlf = [ours, "verify", str(twin), *policy]
+    verify = [*ours, "verify", str(big), *policy]
+    verify_crlf = [*ours, "verify", str(twin), *policy]
     out = subprocess.run(verify, env=env, capture_output=True, text=True, check=False).stdout
     assert "VERIFIED" in out, out
     m = interleave(
@@ -267,7 +266,7 @@ def import_profile(cmd: Sequence[str], env: dict[str, str], runs: int) -> dict[s
 
 
 def bench_startup(
-    ours: str, tiny: Path, unsigned: Path, policy: list[str], env: dict[str, str], repeat: int
+    ours: list[str], tiny: Path, unsigned: Path, policy: list[str], env: dict[str, str], repeat: int
 ) -> dict:
     print("\n[startup] `verify` of a tiny notebook vs `python -c pass` and vs importing sigstore's verifier")
     floor = "import sigstore.verify, sigstore.models"
@@ -277,12 +276,12 @@ def bench_startup(
             "python -c pass": lambda: timed([sys.executable, "-c", "pass"], env),
             f"python -c '{floor}'": lambda: timed([sys.executable, "-c", floor], env),
             "jupyter-sigstore verify tiny.ipynb (signed)": lambda: timed(
-                [ours, "verify", str(tiny), *policy], env
+                [*ours, "verify", str(tiny), *policy], env
             ),
             "jupyter-sigstore verify (unsigned)": lambda: timed(
-                [ours, "verify", str(unsigned), *policy], env
+                [*ours, "verify", str(unsigned), *policy], env
             ),
-            "jupyter-sigstore digest tiny.ipynb": lambda: timed([ours, "digest", str(tiny)], env),
+            "jupyter-sigstore digest tiny.ipynb": lambda: timed([*ours, "digest", str(tiny)], env),
         },
     )
     signed = m["jupyter-sigstore verify tiny.ipynb (signed)"]
@@ -342,11 +341,13 @@ def bench_server(
 ) -> dict:
     print(f"\n[server] `jupyter server` with the extension: p50 of {n} warm requests each, interleaved")
     port, token = _free_port(), "benchmark-token"
-    server = shutil.which("jupyter-server", path=str(Path(sys.executable).parent)) or "jupyter-server"
     cmd = [
-        server,
+        sys.executable,
+        "-m",
+        "jupyter_server",
         f"--port={port}",
         "--ip=127.0.0.1",
+        "--ServerApp.jpserver_extensions=jupyter_sigstore.server=True",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
         "--ServerApp.open_browser=False",
@@ -417,7 +418,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     only = set(args.only or ["verify", "digest", "startup", "server"])
     big_mb, server_mb = (10, (1, 5)) if args.quick else (100, (5, 50))
-    ours = _tool("jupyter-sigstore")
+    # the CLI as `python -m`: runs from a checkout (PYTHONPATH) as well as from an installed package
+    ours = [sys.executable, "-m", "jupyter_sigstore"]
     import compileall
 
     import jupyter_sigstore
