@@ -42,10 +42,20 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 def _prepare_verification(config: Sigstore, log: Any) -> None:
     """Import the verifier and load the trusted root in the background, so that the first notebook
     opened verifies as fast as the next ones."""
+    import time
+
     from ..errors import first_line
     from ..verifying import prepare
 
+    start = time.monotonic()
     try:
-        prepare(config.select_instance())
+        instance = config.select_instance()
+        prepare(instance)
     except Exception as exc:  # e.g. a broken trust config: each verify reports it
         log.warning("jupyter-sigstore: could not prepare verification: %s", first_line(exc))
+    else:
+        log.info(
+            "jupyter-sigstore: verification ready (%s instance, %.1f s)",
+            instance.name,
+            time.monotonic() - start,
+        )
