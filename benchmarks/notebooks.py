@@ -221,6 +221,20 @@ def bench_verify(
         f"    peak RSS ({how}): verify {rss / MB:.0f} MB = {rss / size:.2f}x the file [target <= 4x]; "
         f"reference {ref_rss / MB:.0f} MB = {ref_rss / size:.2f}x"
     )
+    # Python holds text with 1, 2 or 4 bytes a character, by its widest: an em dash makes 2, an emoji 4
+    for label, char in (("an em dash", "\u2014"), ("an emoji", "\U0001f4c8")):
+        wide = big.with_name(f"wide-{ord(char):x}.ipynb")
+        data = big.read_bytes()
+        cut = data.rindex(b'"nbformat"')  # a top-level key: covered by no signature, still parsed
+        wide.write_bytes(data[:cut] + f'"note": "{char}",\n '.encode() + data[cut:])
+        del data
+        rss, _ = peak_memory([*ours, "verify", str(wide), *policy], env)
+        ref_rss, _ = peak_memory([sys.executable, "-c", REFERENCE, str(wide)], env)
+        print(
+            f"    the same with {label} at its end: verify {rss / size:.2f}x the file, "
+            f"reference {ref_rss / size:.2f}x"
+        )
+        wide.unlink()
     return {
         "verify_wall_x": lf["wall"],
         "verify_cpu_x": lf["cpu"],

@@ -130,7 +130,9 @@ def _cell_sha256(value: dict[str, Any], where: str) -> str:
     mostly) or attachments is fed to the hash piece by piece (:func:`_feed`), three times faster for
     images than json.dumps escaping them into copies."""
     bundles = [output.get("data") for output in value.get("outputs", ())]
-    bundles += value.get("attachments", {}).values()
+    attachments = value.get("attachments")  # may be null: covered as stored
+    if isinstance(attachments, dict):
+        bundles += attachments.values()
     if not any(isinstance(b, dict) and any(_is_long(text) for text in b.values()) for b in bundles):
         return _sha256(value, where)
     digest = hashlib.sha256()

@@ -3,6 +3,7 @@ atomically, in their own JSON style, through symbolic links to the real file."""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -64,12 +65,20 @@ def parse_notebook(data: bytes | str, name: str = "notebook") -> dict[str, Any]:
 
 
 def _decode(data: bytes, name: str) -> str:
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and (data[0] == 0 or data[1] == 0)):
-        raise NotebookError(f"{name} is UTF-16 or UTF-32 text; notebooks are UTF-8: re-save it as UTF-8")
+    _refuse_utf16(data, name)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NotebookError(f"{name} is not UTF-8 text (byte {exc.start}); is it a notebook?") from None
+        raise _not_utf8(name, exc.start) from None
+
+
+def _refuse_utf16(data: bytes, name: str) -> None:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(data) > 1 and (data[0] == 0 or data[1] == 0)):
+        raise NotebookError(f"{name} is UTF-16 or UTF-32 text; notebooks are UTF-8: re-save it as UTF-8")
+
+
+def _not_utf8(name: str, byte: int) -> NotebookError:
+    return NotebookError(f"{name} is not UTF-8 text (byte {byte}); is it a notebook?")
 
 
 @dataclass(frozen=True)
@@ -117,10 +126,32 @@ def load_notebook(path: str | os.PathLike[str]) -> LoadedNotebook:
 def read_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and parse a notebook file like :func:`load_notebook`, keeping only the parsed notebook.
 
-    The file's bytes are freed once decoded, before parsing, so memory peaks at about twice the file.
+    Memory peaks at the file plus its text (1, 2 or 4 bytes a character, by the widest one): the bytes
+    are decoded a piece at a time and dropped before the text is parsed.
     """
     path = Path(path)
-    return _parse_file(path, _decode(read_regular_file(path, MAX_NOTEBOOK_BYTES, "notebook"), str(path)))
+    text = "".join(_decode_pieces(read_regular_file(path, MAX_NOTEBOOK_BYTES, "notebook"), str(path)))
+    return _parse_file(path, text)
+
+
+def _decode_pieces(data: bytes, name: str) -> list[str]:
+    """The UTF-8 text of ``data`` in pieces (one for ASCII). Decoded whole, a text whose first wide
+    character comes late would be held three times at once (the bytes, a narrow copy, the widened text)."""
+    _refuse_utf16(data, name)
+    if data.isascii():
+        return [data.decode("ascii")]
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pieces = []
+    view = memoryview(data)
+    for start in range(0, len(data), _PIECE):
+        try:
+            pieces.append(decoder.decode(view[start : start + _PIECE], final=start + _PIECE >= len(data)))
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(name, start + exc.start) from None
+    return pieces
+
+
+_PIECE = 1 << 24
 
 
 def _parse_file(path: Path, data: bytes | str) -> dict[str, Any]:
