@@ -228,11 +228,11 @@ def bench_verify(
         cut = data.rindex(b'"nbformat"')  # a top-level key: covered by no signature, still parsed
         wide.write_bytes(data[:cut] + f'"note": "{char}",\n '.encode() + data[cut:])
         del data
-        rss, _ = peak_memory([*ours, "verify", str(wide), *policy], env)
-        ref_rss, _ = peak_memory([sys.executable, "-c", REFERENCE, str(wide)], env)
+        wide_rss, _ = peak_memory([*ours, "verify", str(wide), *policy], env)
+        wide_ref, _ = peak_memory([sys.executable, "-c", REFERENCE, str(wide)], env)
         print(
-            f"    the same with {label} at its end: verify {rss / size:.2f}x the file, "
-            f"reference {ref_rss / size:.2f}x"
+            f"    the same with {label} at its end: verify {wide_rss / size:.2f}x the file, "
+            f"reference {wide_ref / size:.2f}x"
         )
         wide.unlink()
     return {

@@ -127,8 +127,8 @@ _ESCAPED = bytes(range(0x20)) + b'"\\'
 
 def _cell_sha256(value: dict[str, Any], where: str) -> str:
     """``sha256(encode(value))`` of a canonical cell. A cell with long texts in its outputs (images,
-    mostly) or attachments is fed to the hash piece by piece (:func:`_feed`), three times faster for
-    images than json.dumps escaping them into copies."""
+    mostly) or attachments is fed to the hash piece by piece (:func:`_feed`): json.dumps escapes text
+    four times slower than SHA-256 hashes it, and the digest of image notebooks runs 1.7x faster."""
     bundles = [output.get("data") for output in value.get("outputs", ())]
     attachments = value.get("attachments")  # may be null: covered as stored
     if isinstance(attachments, dict):
