@@ -28,6 +28,7 @@ limits, the result says what was not read exactly.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import posixpath
 import re
@@ -38,9 +39,6 @@ from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote
-
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import unescapeAll
 
 from .htmlscan import Found, html_urls
 from .mathmask import mask_math, restore_math
@@ -319,22 +317,28 @@ def _encode_like_marked(url: str) -> str:
     return quote(url, safe=_URI_SAFE, errors="surrogatepass")
 
 
-class _MarkedLikeParser(MarkdownIt):
-    """CommonMark with GitHub tables, writing image addresses the way marked does."""
+@functools.cache
+def _markdown() -> Any:
+    """CommonMark with GitHub tables, writing image addresses the way marked does (built on first use:
+    only notebooks with markdown to read pay for importing markdown-it)."""
+    from markdown_it import MarkdownIt
 
-    def __init__(self) -> None:
-        super().__init__("commonmark", {"html": True})
-        self.enable("table")
-        self.disable("emphasis")  # no bearing on what loads, and the slowest rule on hostile input
-        # marked escapes ' in text as &#39;: inside a raw <style> an unescaped one would open a CSS string
-        for rule in ("text", "code_inline", "code_block", "fence"):
-            self.add_render_rule(rule, _escaping_quotes(getattr(self.renderer, "rules")[rule]))  # noqa: B009
+    class MarkedLikeParser(MarkdownIt):
+        def __init__(self) -> None:
+            super().__init__("commonmark", {"html": True})
+            self.enable("table")
+            self.disable("emphasis")  # no bearing on what loads, and the slowest rule on hostile input
+            # marked escapes ' in text as &#39;: inside a raw <style> an unescaped one would open a CSS string
+            for rule in ("text", "code_inline", "code_block", "fence"):
+                self.add_render_rule(rule, _escaping_quotes(getattr(self.renderer, "rules")[rule]))  # noqa: B009
 
-    def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name)
-        return True  # marked renders every address; markdown-it drops javascript:, file:, most data:
+        def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name)
+            return True  # marked renders every address; markdown-it drops javascript:, file:, most data:
 
-    def normalizeLink(self, url: str) -> str:  # noqa: N802
-        return _encode_like_marked(url)
+        def normalizeLink(self, url: str) -> str:  # noqa: N802
+            return _encode_like_marked(url)
+
+    return MarkedLikeParser()
 
 
 def _escaping_quotes(render: Any) -> Any:
@@ -344,11 +348,8 @@ def _escaping_quotes(render: Any) -> Any:
     return rule
 
 
-_MARKDOWN = _MarkedLikeParser()
-
-
 def _render(text: str) -> str:
-    return str(_MARKDOWN.render(text))
+    return str(_markdown().render(text))
 
 
 def _markdown_findings(text: str, masked: tuple[str, list[str]]) -> Iterator[Found]:
@@ -368,6 +369,8 @@ def _approximate_markdown(text: str) -> Iterator[Found]:
     """For markdown too large to parse: every raw-HTML reference and every link or image address
     (``](...)`` and ``]: ...``), wherever it is, code spans included: more than is displayed,
     never less."""
+    from markdown_it.common.utils import unescapeAll
+
     yield from html_urls(text)
     pos = 0
     while True:
