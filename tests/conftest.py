@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated sigstore cache, the loopback Sigstore instance, tokens, example copies.
+"""Shared fixtures: an isolated sigstore cache, the loopback Sigstore instance, tokens, example copies,
+the in-process CLI runner; and the markers that sort tests into lanes (see ``scripts/test.sh``).
 
 Fixtures here stay light; pytest-jupyter's fixtures are loaded only by the server tests.
 """
@@ -10,12 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES, ROOT, CliRunner
 
 from jupyter_sigstore.testing import LocalSigstore
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-INTEROP = ROOT.parent / "shared" / "interop"
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +62,12 @@ def token(sigstore_instance: LocalSigstore) -> Callable[..., str]:
 
 
 @pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``jupyter-sigstore`` in-process: ``code, out, err = cli("sign", "analysis.ipynb", ...)``."""
+    return CliRunner(capsys)
+
+
+@pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A private copy of examples/ (analysis.ipynb, results.csv, figures/summary.png)."""
     target = tmp_path / "example"
@@ -74,8 +78,16 @@ def example(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the browser tests last: Playwright's sync API keeps an event loop running in the main
-    thread for its session, which breaks pytest-jupyter's server fixtures if they come after it."""
+    """Mark the tests of tests/browser ``browser`` and of tests/server ``server``, in one place; and run
+    the browser tests last: Playwright's sync API keeps an event loop running in the main thread for
+    its session, which breaks pytest-jupyter's server fixtures if they come after it."""
+    folders = {ROOT / "tests" / "browser": pytest.mark.browser, ROOT / "tests" / "server": pytest.mark.server}
+    for item in items:
+        parents = Path(str(item.path)).parents
+        for folder, mark in folders.items():
+            if folder in parents:
+                item.add_marker(mark)
     browser = ROOT / "tests" / "browser"
     items.sort(key=lambda item: browser in Path(str(item.path)).parents)

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import CliRunner
 
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.testing import LocalSigstore
 
 ALICE = "alice@example.com"
@@ -23,16 +23,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], example: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(cli: CliRunner, example: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The CLI runner, working in a private copy of examples/."""
     monkeypatch.chdir(example)
-
-    def call(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        rc = main(list(args))
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return call
+    return cli
 
 
 def sign_args(trust_config: Path, token: str, notebook: str = "analysis.ipynb") -> list[str]:
@@ -280,7 +274,7 @@ def test_usage_errors(run, trust_config: Path) -> None:  # type: ignore[no-untyp
     assert rc == 2
     assert_one_line_error(err, "cannot be combined")
     with pytest.raises(SystemExit) as exc:
-        main(["sign"])
+        run("sign")
     assert exc.value.code == 2
 
 

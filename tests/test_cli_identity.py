@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from helpers import CliResult, CliRunner
 
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.testing import LocalSigstore
 
 GITHUB_CLAIMS = {
@@ -75,11 +75,8 @@ def in_github_actions(
     return audiences
 
 
-def _sign(capsys: pytest.CaptureFixture[str], trust_config: Path, *extra: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main(["sign", "analysis.ipynb", "--trust-config", str(trust_config), "--json", *extra])
-    out, err = capsys.readouterr()
-    return rc, out, err
+def _sign(cli: CliRunner, trust_config: Path, *extra: str) -> CliResult:
+    return cli("sign", "analysis.ipynb", "--trust-config", trust_config, "--json", *extra)
 
 
 def test_ambient_github_actions_credentials(
@@ -88,16 +85,15 @@ def test_ambient_github_actions_credentials(
     sigstore_instance: LocalSigstore,
     in_github_actions: list[str],
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
 ) -> None:
     audiences = in_github_actions
-    rc, out, err = _sign(capsys, trust_config)
+    rc, out, err = _sign(cli, trust_config)
     assert rc == 0, err
     assert audiences == ["sigstore"]
     assert json.loads(out)["identity"] == WORKFLOW
-    capsys.readouterr()
-    rc = main(["verify", "analysis.ipynb", "--trust-config", str(trust_config), "--json"])
-    [sig] = json.loads(capsys.readouterr().out)["signatures"]
+    rc, out, _ = cli("verify", "analysis.ipynb", "--trust-config", trust_config, "--json")
+    [sig] = json.loads(out)["signatures"]
     assert sig["identity"] == WORKFLOW
     assert sig["github"]["repository"] == "acme/analysis"
     assert sig["github"]["ref"] == "refs/heads/main"
@@ -109,25 +105,25 @@ def test_explicit_token_wins_over_environment_and_ambient(
     sigstore_instance: LocalSigstore,
     in_github_actions: list[str],
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
 ) -> None:
     audiences = in_github_actions
     monkeypatch.setenv("SIGSTORE_ID_TOKEN", sigstore_instance.mint_token("env@example.com"))
-    rc, out, _ = _sign(capsys, trust_config)
+    rc, out, _ = _sign(cli, trust_config)
     assert rc == 0 and json.loads(out)["identity"] == "env@example.com"
     explicit = sigstore_instance.mint_token("explicit@example.com")
-    rc, out, _ = _sign(capsys, trust_config, "--identity-token", explicit)
+    rc, out, _ = _sign(cli, trust_config, "--identity-token", explicit)
     assert rc == 0 and json.loads(out)["identity"] == "explicit@example.com"
     assert audiences == []  # ambient credentials were never requested
 
 
 def test_ambient_credentials_without_permission(
-    example: Path, trust_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    example: Path, trust_config: Path, monkeypatch: pytest.MonkeyPatch, cli: CliRunner
 ) -> None:
     monkeypatch.chdir(example)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     before = (example / "analysis.ipynb").read_bytes()
-    rc, _, err = _sign(capsys, trust_config)
+    rc, _, err = _sign(cli, trust_config)
     assert rc == 1
     assert err.startswith("error: ambient CI credentials") and "ACTIONS_ID_TOKEN_REQUEST_TOKEN" in err
     assert len(err.strip().splitlines()) == 1
@@ -140,6 +136,7 @@ def test_interactive_out_of_band_login(
     sigstore_instance: LocalSigstore,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
 ) -> None:
     """`--oauth-force-oob` on a terminal: the URL is printed, the user pastes the code back."""
     monkeypatch.chdir(example)
@@ -152,9 +149,7 @@ def test_interactive_out_of_band_login(
 
     monkeypatch.setattr("builtins.input", user_pastes_code)
     with sigstore_instance.login_as("oob@example.com"):
-        capsys.readouterr()
-        rc = main(["sign", "analysis.ipynb", "--trust-config", str(trust_config), "--oauth-force-oob"])
-        out = capsys.readouterr().out
+        rc, out, _ = cli("sign", "analysis.ipynb", "--trust-config", trust_config, "--oauth-force-oob")
     assert rc == 0
     assert "signed analysis.ipynb as oob@example.com" in out
 
@@ -164,7 +159,7 @@ def test_interactive_browser_login_refused(
     trust_config: Path,
     sigstore_instance: LocalSigstore,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
 ) -> None:
     """The user refuses consent in the browser: one clear line, nothing written."""
     monkeypatch.chdir(example)
@@ -177,9 +172,7 @@ def test_interactive_browser_login_refused(
     monkeypatch.setattr("webbrowser.open", browser)
     before = (example / "analysis.ipynb").read_bytes()
     with sigstore_instance.login_as(None):  # the issuer answers access_denied
-        capsys.readouterr()
-        rc = main(["sign", "analysis.ipynb", "--trust-config", str(trust_config)])
-        err = capsys.readouterr().err
+        rc, _, err = cli("sign", "analysis.ipynb", "--trust-config", trust_config)
     assert rc == 1
     # sigstore's own "Waiting for browser interaction..." precedes our one error line
     assert err.strip().splitlines()[-1] == (

@@ -13,24 +13,21 @@ from typing import Any
 
 import nbformat
 import pytest
+from helpers import CliResult, CliRunner
 
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.testing import LocalSigstore
 
 ALICE = "alice@example.com"
 
 
 class Cli:
-    """Runs ``jupyter-sigstore`` in-process inside the example folder."""
+    """The CLI runner inside the example folder, with sign and verify bound to one test instance."""
 
-    def __init__(self, capsys: pytest.CaptureFixture[str], cwd: Path, trust_config: Path, issuer: str):
-        self.capsys, self.cwd, self.trust_config, self.issuer = capsys, cwd, trust_config, issuer
+    def __init__(self, run: CliRunner, cwd: Path, trust_config: Path, issuer: str):
+        self.run, self.cwd, self.trust_config, self.issuer = run, cwd, trust_config, issuer
 
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        rc = main(list(args))
-        out, err = self.capsys.readouterr()
-        return rc, out, err
+    def __call__(self, *args: str) -> CliResult:
+        return self.run(*args)
 
     def sign(self, token: str, *extra: str, notebook: str = "analysis.ipynb") -> tuple[int, str, str]:
         return self(
@@ -57,14 +54,15 @@ class Cli:
 
 @pytest.fixture
 def cli(
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     example: Path,
     trust_config: Path,
     sigstore_instance: LocalSigstore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Cli:
+    """conftest's ``cli`` runner, working in a private copy of examples/ against the test instance."""
     monkeypatch.chdir(example)
-    return Cli(capsys, example, trust_config, sigstore_instance.issuer_url)
+    return Cli(cli, example, trust_config, sigstore_instance.issuer_url)
 
 
 OUTPUTS = ("--output", "results.csv", "--output", "figures/summary.png")
@@ -311,15 +309,10 @@ def test_resigning_replaces_the_signature(cli: Cli, token: Callable[..., str]) -
 
 
 def test_rekor_v2_with_timestamp_authority(
-    capsys: pytest.CaptureFixture[str],
-    example: Path,
-    sigstore_instance_v2: LocalSigstore,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli, example: Path, sigstore_instance_v2: LocalSigstore, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(example)
     tc = sigstore_instance_v2.write_trust_config(tmp_path / "tc-v2.json")
-    cli = Cli(capsys, example, tc, sigstore_instance_v2.issuer_url)
+    cli = Cli(cli.run, example, tc, sigstore_instance_v2.issuer_url)
     assert cli.sign(sigstore_instance_v2.mint_token(ALICE), *OUTPUTS)[0] == 0
     report = cli.verify()
     assert report["status"] == "verified"

@@ -16,23 +16,15 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from helpers import INTEROP, CliRunner
 
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.keys import KeySigner, generate_keypair
 
-INTEROP = Path(__file__).resolve().parent.parent.parent / "shared" / "interop"
 WHL = INTEROP / "bundle_v3_github.whl"
 WHL_ID = "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2"
 WHL_ISSUER = "https://token.actions.githubusercontent.com"
 STAGING_TXT = INTEROP / "staging-rekor-v2.txt"
 needs_interop = pytest.mark.skipif(not WHL.is_file(), reason=f"interop bundles not present at {INTEROP}")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main(["verify-bundle", *args])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def verdict(err: str) -> str:
@@ -49,10 +41,10 @@ def sha(data: bytes) -> str:
 
 @needs_interop
 @pytest.mark.parametrize("as_digest", [False, True], ids=["file", "digest"])
-def test_public_production_bundle(capsys: pytest.CaptureFixture[str], as_digest: bool) -> None:
+def test_public_production_bundle(cli: CliRunner, as_digest: bool) -> None:
     artifact = sha(WHL.read_bytes()) if as_digest else str(WHL)
-    rc, out, err = run(
-        capsys,
+    rc, out, err = cli(
+        "verify-bundle",
         "--bundle",
         f"{WHL}.sigstore",
         "--certificate-identity",
@@ -66,16 +58,24 @@ def test_public_production_bundle(capsys: pytest.CaptureFixture[str], as_digest:
 
 
 @needs_interop
-def test_public_staging_rekor_v2_bundle(capsys: pytest.CaptureFixture[str]) -> None:
+def test_public_staging_rekor_v2_bundle(cli: CliRunner) -> None:
     bundle = f"{STAGING_TXT}.sigstore.json"
     args = ["--staging", "--bundle", bundle, "--certificate-identity", "jku@goto.fi"]
-    rc, _, err = run(
-        capsys, *args, "--certificate-oidc-issuer", "https://github.com/login/oauth", str(STAGING_TXT)
+    rc, _, err = cli(
+        "verify-bundle",
+        *args,
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        str(STAGING_TXT),
     )
     assert rc == 0, err
     # the same bundle is not valid for production (other trusted root)
-    rc, _, err = run(
-        capsys, *args[1:], "--certificate-oidc-issuer", "https://github.com/login/oauth", str(STAGING_TXT)
+    rc, _, err = cli(
+        "verify-bundle",
+        *args[1:],
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        str(STAGING_TXT),
     )
     assert rc == 1 and verdict(err).startswith("FAILED:")
 
@@ -95,11 +95,9 @@ def test_public_staging_rekor_v2_bundle(capsys: pytest.CaptureFixture[str]) -> N
     ],
     ids=["identity-suffix", "other-tag", "other-issuer", "other-artifact"],
 )
-def test_public_bundle_refuses(
-    capsys: pytest.CaptureFixture[str], identity: str, issuer: str, artifact: str | None
-) -> None:
-    rc, out, err = run(
-        capsys,
+def test_public_bundle_refuses(cli: CliRunner, identity: str, issuer: str, artifact: str | None) -> None:
+    rc, out, err = cli(
+        "verify-bundle",
         "--bundle",
         f"{WHL}.sigstore",
         "--certificate-identity",
@@ -112,11 +110,11 @@ def test_public_bundle_refuses(
 
 
 @needs_interop
-def test_modified_artifact_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_modified_artifact_file(cli: CliRunner, tmp_path: Path) -> None:
     copy = tmp_path / WHL.name
     copy.write_bytes(WHL.read_bytes() + b"\0")
-    rc, _, err = run(
-        capsys,
+    rc, _, err = cli(
+        "verify-bundle",
         "--bundle",
         f"{WHL}.sigstore",
         "--certificate-identity",
@@ -153,22 +151,24 @@ def keyed(tmp_path: Path) -> tuple[Path, Path, bytes]:
 
 
 def test_intoto_bundle_matches_any_subject(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, keyed: tuple[Path, Path, bytes]
+    cli: CliRunner, tmp_path: Path, keyed: tuple[Path, Path, bytes]
 ) -> None:
     bundle, public, data = keyed
     (tmp_path / "two.txt").write_bytes(data)
     for artifact in (str(tmp_path / "two.txt"), sha(data), sha(b"one")):
-        rc, out, err = run(capsys, "--bundle", str(bundle), "--key", str(public), artifact)
+        rc, out, err = cli("verify-bundle", "--bundle", str(bundle), "--key", str(public), artifact)
         assert rc == 0, err
         assert "in-toto subject" in out
 
 
 def test_intoto_bundle_whose_subjects_do_not_include_the_artifact(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, keyed: tuple[Path, Path, bytes]
+    cli: CliRunner, tmp_path: Path, keyed: tuple[Path, Path, bytes]
 ) -> None:
     bundle, public, _ = keyed
     (tmp_path / "other.txt").write_bytes(b"not a subject")
-    rc, out, err = run(capsys, "--bundle", str(bundle), "--key", str(public), str(tmp_path / "other.txt"))
+    rc, out, err = cli(
+        "verify-bundle", "--bundle", str(bundle), "--key", str(public), str(tmp_path / "other.txt")
+    )
     assert rc == 1 and out == ""
     assert (
         f"no subject of the in-toto statement has sha256 {hashlib.sha256(b'not a subject').hexdigest()}"
@@ -177,11 +177,11 @@ def test_intoto_bundle_whose_subjects_do_not_include_the_artifact(
 
 
 def test_keyed_bundle_needs_key_and_certificate_bundle_refuses_key(
-    capsys: pytest.CaptureFixture[str], keyed: tuple[Path, Path, bytes]
+    cli: CliRunner, keyed: tuple[Path, Path, bytes]
 ) -> None:
     bundle, public, data = keyed
-    rc, _, err = run(
-        capsys,
+    rc, _, err = cli(
+        "verify-bundle",
         "--bundle",
         str(bundle),
         "--certificate-identity",
@@ -192,12 +192,12 @@ def test_keyed_bundle_needs_key_and_certificate_bundle_refuses_key(
     )
     assert rc == 1 and "signed with a public key" in err and "--key" in err
     if WHL.is_file():
-        rc, _, err = run(capsys, "--bundle", f"{WHL}.sigstore", "--key", str(public), str(WHL))
+        rc, _, err = cli("verify-bundle", "--bundle", f"{WHL}.sigstore", "--key", str(public), str(WHL))
         assert rc == 1 and "carries a signing certificate" in err
 
 
 def test_digest_or_path(
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     keyed: tuple[Path, Path, bytes],
@@ -207,57 +207,62 @@ def test_digest_or_path(
     # a file literally named like a digest is read as a file
     name = sha(b"one")
     Path(name).write_bytes(data)
-    rc, out, err = run(capsys, "--bundle", str(bundle), "--key", str(public), name)
+    rc, out, err = cli("verify-bundle", "--bundle", str(bundle), "--key", str(public), name)
     assert rc == 0, err
     assert "two.txt" in out  # matched by the file's content, not by its name
     # wrong length, or not hex: a path, which does not exist
     for bad in ("sha256:" + "ab" * 31, "sha256:" + "zz" * 32, "sha512:" + "ab" * 64):
-        rc, _, err = run(capsys, "--bundle", str(bundle), "--key", str(public), bad)
+        rc, _, err = cli("verify-bundle", "--bundle", str(bundle), "--key", str(public), bad)
         assert rc == 2 and f"artifact {bad} is not a file" in err
 
 
-def test_usage_errors(capsys: pytest.CaptureFixture[str], keyed: tuple[Path, Path, bytes]) -> None:
+def test_usage_errors(cli: CliRunner, keyed: tuple[Path, Path, bytes]) -> None:
     bundle, public, data = keyed
-    rc, _, err = run(capsys, "--bundle", str(bundle), sha(data))
+    rc, _, err = cli("verify-bundle", "--bundle", str(bundle), sha(data))
     assert rc == 2 and "--key" in err
-    rc, _, err = run(
-        capsys, "--bundle", str(bundle), "--key", str(public), "--certificate-identity", "a@x", sha(data)
+    rc, _, err = cli(
+        "verify-bundle",
+        "--bundle",
+        str(bundle),
+        "--key",
+        str(public),
+        "--certificate-identity",
+        "a@x",
+        sha(data),
     )
     assert rc == 2 and "cannot be combined" in err
-    rc, _, err = run(capsys, "--bundle", str(bundle), "--certificate-identity", "a@x", sha(data))
+    rc, _, err = cli("verify-bundle", "--bundle", str(bundle), "--certificate-identity", "a@x", sha(data))
     assert rc == 2
 
 
 def test_trusted_root_that_is_not_json(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, keyed: tuple[Path, Path, bytes]
+    cli: CliRunner, tmp_path: Path, keyed: tuple[Path, Path, bytes]
 ) -> None:
     bundle, public, data = keyed
     root = tmp_path / "trusted_root.json"
     root.write_text("-----BEGIN CERTIFICATE-----\n")
-    rc, out, err = run(
-        capsys, "--bundle", str(bundle), "--key", str(public), "--trusted-root", str(root), sha(data)
+    rc, out, err = cli(
+        "verify-bundle", "--bundle", str(bundle), "--key", str(public), "--trusted-root", str(root), sha(data)
     )
     assert rc == 2 and out == ""
     assert err.startswith(f"error: trusted root {root} is not JSON")
     root.write_text('{"mediaType": "something else"}')
-    rc, _, err = run(
-        capsys, "--bundle", str(bundle), "--key", str(public), "--trusted-root", str(root), sha(data)
+    rc, _, err = cli(
+        "verify-bundle", "--bundle", str(bundle), "--key", str(public), "--trusted-root", str(root), sha(data)
     )
     assert rc == 2 and "is not a Sigstore trusted root" in err
 
 
-def test_bundle_that_is_not_json(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, keyed: tuple[Path, Path, bytes]
-) -> None:
+def test_bundle_that_is_not_json(cli: CliRunner, tmp_path: Path, keyed: tuple[Path, Path, bytes]) -> None:
     _, public, data = keyed
     bad = tmp_path / "bad.json"
     bad.write_text('{"mediaType": ')
-    rc, _, err = run(capsys, "--bundle", str(bad), "--key", str(public), sha(data))
+    rc, _, err = cli("verify-bundle", "--bundle", str(bad), "--key", str(public), sha(data))
     assert rc == 1 and "is not JSON" in err
 
 
 def test_keyless_bundle_from_the_loopback_instance(
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     tmp_path: Path,
     sigstore_instance: Any,
     trust_config: Path,
@@ -267,22 +272,18 @@ def test_keyless_bundle_from_the_loopback_instance(
 ) -> None:
     """Our notebook sidecar verifies with verify-bundle for each output (an in-toto subject)."""
     monkeypatch.chdir(example)
-    assert (
-        main(
-            [
-                "sign",
-                "analysis.ipynb",
-                "-o",
-                "results.csv",
-                "--sidecar",
-                "--trust-config",
-                str(trust_config),
-                "--identity-token",
-                token(),
-            ]
-        )
-        == 0
+    rc, _, err = cli(
+        "sign",
+        "analysis.ipynb",
+        "-o",
+        "results.csv",
+        "--sidecar",
+        "--trust-config",
+        trust_config,
+        "--identity-token",
+        token(),
     )
+    assert rc == 0, err
     root = tmp_path / "trusted_root.json"
     root.write_text(json.dumps(sigstore_instance.trusted_root()))
     args = [
@@ -295,13 +296,13 @@ def test_keyless_bundle_from_the_loopback_instance(
         "--trusted-root",
         str(root),
     ]
-    rc, out, err = run(capsys, *args, "results.csv")
+    rc, out, err = cli("verify-bundle", *args, "results.csv")
     assert rc == 0, err
     assert "'results.csv'" in out
-    rc, _, err = run(capsys, *args[:3], "bob@example.com", *args[4:], "results.csv")
+    rc, _, err = cli("verify-bundle", *args[:3], "bob@example.com", *args[4:], "results.csv")
     assert rc == 1 and "FAILED" in err
     Path("results.csv").write_text("edited\n")
-    rc, _, err = run(capsys, *args, "results.csv")
+    rc, _, err = cli("verify-bundle", *args, "results.csv")
     assert rc == 1 and "no subject" in err
 
 
@@ -344,7 +345,7 @@ def _cases() -> list[Any]:
 
 @pytest.mark.parametrize("case", _cases())
 @pytest.mark.parametrize("as_digest", [False, True], ids=["file", "digest"])
-def test_conformance_case(capsys: pytest.CaptureFixture[str], case: Path, as_digest: bool) -> None:
+def test_conformance_case(cli: CliRunner, case: Path, as_digest: bool) -> None:
     artifact = case / "artifact" if (case / "artifact").is_file() else case.parent / "a.txt"
     args = ["--bundle", str(case / "bundle.sigstore.json")]
     if (case / "key.pub").is_file():
@@ -356,7 +357,7 @@ def test_conformance_case(capsys: pytest.CaptureFixture[str], case: Path, as_dig
     if (case / "trusted_root.json").is_file():
         args += ["--trusted-root", str(case / "trusted_root.json")]
     args.append(sha(artifact.read_bytes()) if as_digest else str(artifact))
-    rc, _, err = run(capsys, *args)
+    rc, _, err = cli("verify-bundle", *args)
     if case.name.endswith("_fail"):
         assert rc != 0
         assert "Traceback" not in err
@@ -365,7 +366,7 @@ def test_conformance_case(capsys: pytest.CaptureFixture[str], case: Path, as_dig
 
 
 def test_p256_only_for_verification_keys(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, keyed: tuple[Path, Path, bytes]
+    cli: CliRunner, tmp_path: Path, keyed: tuple[Path, Path, bytes]
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
@@ -376,7 +377,7 @@ def test_p256_only_for_verification_keys(
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    rc, _, err = run(capsys, "--bundle", str(bundle), "--key", str(other), sha(data))
+    rc, _, err = cli("verify-bundle", "--bundle", str(bundle), "--key", str(other), sha(data))
     assert rc == 2 and "secp384r1" in err
 
 
@@ -390,9 +391,7 @@ def _tuf_data_dir(url: str) -> Path:
 
 
 @pytest.mark.parametrize("days, warned", [(45, True), (3, False)])
-def test_stale_root_warning(
-    capsys: pytest.CaptureFixture[str], keyed: tuple[Path, Path, bytes], days: int, warned: bool
-) -> None:
+def test_stale_root_warning(cli: CliRunner, keyed: tuple[Path, Path, bytes], days: int, warned: bool) -> None:
     import time
 
     stamp = _tuf_data_dir("https://tuf-repo-cdn.sigstore.dev") / "timestamp.json"
@@ -401,7 +400,7 @@ def test_stale_root_warning(
     then = time.time() - days * 86400
     os.utime(stamp, (then, then))
     bundle, public, data = keyed
-    rc, _, err = run(capsys, "--bundle", str(bundle), "--key", str(public), sha(data))
+    rc, _, err = cli("verify-bundle", "--bundle", str(bundle), "--key", str(public), sha(data))
     assert rc == 0
     if warned:
         assert f"production trusted root was last refreshed {days} days ago" in err
@@ -415,9 +414,7 @@ def test_stale_root_warning(
     assert staging.refreshed_at is None and staging.dated is not None
 
 
-def test_trust_update_offline_is_one_clear_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_trust_update_offline_is_one_clear_line(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
     def no_network(*args: Any, **kwargs: Any) -> None:
@@ -425,13 +422,11 @@ def test_trust_update_offline_is_one_clear_line(
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    capsys.readouterr()
-    rc = main(["trust", "update", "--staging"])
-    err = capsys.readouterr().err
+    rc, _, err = cli("trust", "update", "--staging")
     assert rc == 1  # a failure, not a usage error (issue 15.5)
     assert err.startswith("error: cannot refresh the staging trusted root: https://tuf-repo-cdn.sigstage.dev")
     assert "unreachable (offline?)" in err and "keeps using the cached root" in err
     assert err.count("\n") == 1
-    assert main(["trust", "status"]) == 0
-    out = capsys.readouterr().out
+    rc, out, _ = cli("trust", "status")
+    assert rc == 0
     assert "production: https://tuf-repo-cdn.sigstore.dev" in out and "staging:" in out

@@ -16,24 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import INTEROP, CliRunner
 
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.testing import LocalSigstore
 
 HERE = Path(__file__).resolve().parent
 JS = HERE / "js"
 SIGSTORE = Path(sys.executable).with_name("sigstore")
-INTEROP = HERE.parent.parent / "shared" / "interop"
 ALICE = "alice@example.com"
 OUTPUTS = ["results.csv", "figures/summary.png"]
 
 
-def _sign_example(example: Path, instance: LocalSigstore, trust_config: Path) -> Path:
+def _sign_example(cli: CliRunner, example: Path, instance: LocalSigstore, trust_config: Path) -> Path:
     """Sign the example notebook and both outputs with our CLI, writing the sidecar bundle."""
     args = ["sign", str(example / "analysis.ipynb"), "--sidecar", "--trust-config", str(trust_config)]
     for out in OUTPUTS:
         args += ["-o", str(example / out)]
-    assert main([*args, "--identity-token", instance.mint_token(ALICE)]) == 0
+    rc, _, err = cli(*args, "--identity-token", instance.mint_token(ALICE))
+    assert rc == 0, err
     return example / "analysis.ipynb.sigstore.json"
 
 
@@ -62,9 +62,9 @@ def _stock_verify(
 
 
 def test_stock_sigstore_cli_verifies_each_output(
-    example: Path, instance: LocalSigstore, config: Path, capsys: pytest.CaptureFixture[str]
+    example: Path, instance: LocalSigstore, config: Path, cli: CliRunner
 ) -> None:
-    sidecar = _sign_example(example, instance, config)
+    sidecar = _sign_example(cli, example, instance, config)
     for out in OUTPUTS:
         result = _stock_verify(config, sidecar, example / out, ALICE, instance.issuer_url)
         assert result.returncode == 0, result.stderr
@@ -87,9 +87,9 @@ def _node_ready() -> str | None:
 
 @pytest.mark.skipif(_node_ready() is not None, reason=_node_ready() or "")
 def test_sigstore_js_verifies_each_output(
-    example: Path, instance: LocalSigstore, config: Path, tmp_path: Path
+    cli: CliRunner, example: Path, instance: LocalSigstore, config: Path, tmp_path: Path
 ) -> None:
-    sidecar = _sign_example(example, instance, config)
+    sidecar = _sign_example(cli, example, instance, config)
     root = tmp_path / "trusted_root.json"
     root.write_text(json.dumps(instance.trusted_root()))
 
@@ -114,7 +114,7 @@ def test_sigstore_js_verifies_each_output(
 
 
 def test_stock_sigstore_sign_verifies_with_ours(
-    instance: LocalSigstore, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    instance: LocalSigstore, config: Path, tmp_path: Path, cli: CliRunner
 ) -> None:
     artifact = tmp_path / "data.bin"
     artifact.write_bytes(b"\x00measurements\n" * 100)
@@ -131,28 +131,26 @@ def test_stock_sigstore_sign_verifies_with_ours(
     root.write_text(json.dumps(instance.trusted_root()))
     args = ["verify-bundle", "--bundle", str(bundle), "--certificate-identity", ALICE]
     args += ["--certificate-oidc-issuer", instance.issuer_url, "--trusted-root", str(root)]
-    capsys.readouterr()
-    assert main([*args, str(artifact)]) == 0, capsys.readouterr().err
+    rc, _, err = cli(*args, artifact)
+    assert rc == 0, err
     import hashlib
 
-    assert main([*args, "sha256:" + hashlib.sha256(artifact.read_bytes()).hexdigest()]) == 0
+    assert cli(*args, "sha256:" + hashlib.sha256(artifact.read_bytes()).hexdigest())[0] == 0
     artifact.write_bytes(b"changed")
-    assert main([*args, str(artifact)]) == 1
+    assert cli(*args, artifact)[0] == 1
     # a root from another instance does not vouch for it
     other = tmp_path / "other_root.json"
     with LocalSigstore(rekor_version=1) as stranger:
         other.write_text(json.dumps(stranger.trusted_root()))
     artifact.write_bytes(b"\x00measurements\n" * 100)
     args[args.index(str(root))] = str(other)
-    assert main([*args, str(artifact)]) == 1
+    assert cli(*args, artifact)[0] == 1
 
 
 @pytest.mark.skipif(
     not (INTEROP / "bundle_v3_github.whl").is_file(), reason=f"no interop bundles at {INTEROP}"
 )
-def test_public_bundles_verify_offline(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_public_bundles_verify_offline(monkeypatch: pytest.MonkeyPatch, cli: CliRunner) -> None:
     """The real production and staging bundles verify with no network at all."""
 
     def no_network(*args: Any, **kwargs: Any) -> None:
@@ -161,38 +159,34 @@ def test_public_bundles_verify_offline(
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     whl = INTEROP / "bundle_v3_github.whl"
-    rc = main(
-        [
-            "verify-bundle",
-            "--bundle",
-            f"{whl}.sigstore",
-            "--certificate-identity",
-            "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2",
-            "--certificate-oidc-issuer",
-            "https://token.actions.githubusercontent.com",
-            str(whl),
-        ]
+    rc, _, err = cli(
+        "verify-bundle",
+        "--bundle",
+        f"{whl}.sigstore",
+        "--certificate-identity",
+        "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2",
+        "--certificate-oidc-issuer",
+        "https://token.actions.githubusercontent.com",
+        whl,
     )
-    assert rc == 0, capsys.readouterr().err
+    assert rc == 0, err
     txt = INTEROP / "staging-rekor-v2.txt"
-    rc = main(
-        [
-            "verify-bundle",
-            "--staging",
-            "--bundle",
-            f"{txt}.sigstore.json",
-            "--certificate-identity",
-            "jku@goto.fi",
-            "--certificate-oidc-issuer",
-            "https://github.com/login/oauth",
-            str(txt),
-        ]
+    rc, _, err = cli(
+        "verify-bundle",
+        "--staging",
+        "--bundle",
+        f"{txt}.sigstore.json",
+        "--certificate-identity",
+        "jku@goto.fi",
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
+        txt,
     )
-    assert rc == 0, capsys.readouterr().err
+    assert rc == 0, err
 
 
 def test_our_keyed_bundle_is_readable_by_sigstore_python_models(
-    example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    example: Path, tmp_path: Path, cli: CliRunner
 ) -> None:
     """A keyed bundle parses with the protobuf-specs models every client shares (sigstore-python's)."""
     from sigstore_models.bundle.v1 import Bundle
@@ -200,7 +194,7 @@ def test_our_keyed_bundle_is_readable_by_sigstore_python_models(
     from jupyter_sigstore.keys import generate_keypair
 
     private, public = generate_keypair(tmp_path / "k", None)
-    assert main(["sign", str(example / "analysis.ipynb"), "--key", str(private), "--sidecar"]) == 0
+    assert cli("sign", example / "analysis.ipynb", "--key", private, "--sidecar")[0] == 0
     model = Bundle.from_json((example / "analysis.ipynb.sigstore.json").read_text())
     assert model.verification_material.public_key is not None
     assert model.dsse_envelope is not None and len(model.dsse_envelope.signatures) == 1

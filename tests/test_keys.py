@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
+from helpers import CliRunner
 
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import BundleError, KeyFileError
 from jupyter_sigstore.keys import (
     KEY_ISSUER,
@@ -50,13 +50,6 @@ def keypair(tmp_path: Path) -> tuple[ec.EllipticCurvePrivateKey, ec.EllipticCurv
     return key, key.public_key()
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main(list(args))
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -65,10 +58,10 @@ def _b64(data: bytes) -> str:
 
 
 def test_keygen_encrypted_with_env_password(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JUPYTER_SIGSTORE_PASSWORD", PASSWORD)
-    rc, out, err = _run(capsys, "keygen", "--output", str(tmp_path / "team"))
+    rc, out, err = cli("keygen", "--output", str(tmp_path / "team"))
     assert rc == 0, err
     private, public = tmp_path / "team.key", tmp_path / "team.pub"
     pem = private.read_bytes()
@@ -80,14 +73,12 @@ def test_keygen_encrypted_with_env_password(
     assert key_hint(load_public_key(public)) == key_hint(key.public_key())
 
 
-def test_keygen_never_overwrites(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_keygen_never_overwrites(tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JUPYTER_SIGSTORE_PASSWORD", PASSWORD)
     prefix = str(tmp_path / "team")
-    assert _run(capsys, "keygen", "--output", prefix)[0] == 0
+    assert cli("keygen", "--output", prefix)[0] == 0
     before = (tmp_path / "team.key").read_bytes(), (tmp_path / "team.pub").read_bytes()
-    rc, _, err = _run(capsys, "keygen", "--output", prefix, "--no-password")
+    rc, _, err = cli("keygen", "--output", prefix, "--no-password")
     assert rc == 2 and "already exists" in err and "refusing to overwrite" in err
     assert ((tmp_path / "team.key").read_bytes(), (tmp_path / "team.pub").read_bytes()) == before
     # only the public half present: still refused, nothing written
@@ -99,13 +90,13 @@ def test_keygen_never_overwrites(
 
 
 def test_keygen_no_password_and_no_terminal(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("JUPYTER_SIGSTORE_PASSWORD", raising=False)
-    rc, _, err = _run(capsys, "keygen", "--output", str(tmp_path / "a"))
+    rc, _, err = cli("keygen", "--output", str(tmp_path / "a"))
     assert rc == 2 and "JUPYTER_SIGSTORE_PASSWORD" in err
     assert not (tmp_path / "a.key").exists()
-    rc, _, err = _run(capsys, "keygen", "--output", str(tmp_path / "b"), "--no-password")
+    rc, _, err = cli("keygen", "--output", str(tmp_path / "b"), "--no-password")
     assert rc == 0, err
     assert (tmp_path / "b.key").read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
     load_private_key(tmp_path / "b.key", lambda: pytest.fail("an unencrypted key needs no passphrase"))
@@ -205,14 +196,12 @@ def test_sign_and_verify_with_key(
     example: Path,
     team_keys: tuple[Path, Path],
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     private, public = team_keys
     monkeypatch.chdir(example)
-    rc, out, err = _run(
-        capsys, "sign", "analysis.ipynb", "-o", "results.csv", "--key", str(private), "--sidecar"
-    )
+    rc, out, err = cli("sign", "analysis.ipynb", "-o", "results.csv", "--key", str(private), "--sidecar")
     assert rc == 0, err
     assert f"as {key_identity(load_public_key(public))}" in out
     bundle = json.loads((example / "analysis.ipynb.sigstore.json").read_text())
@@ -225,7 +214,7 @@ def test_sign_and_verify_with_key(
     assert embedded[0]["bundle"] == bundle
     assert PASSWORD not in (example / "analysis.ipynb").read_text()
 
-    rc, out, err = _run(capsys, "verify", "analysis.ipynb", "--key", str(public), "--json")
+    rc, out, err = cli("verify", "analysis.ipynb", "--key", str(public), "--json")
     report = json.loads(out)
     assert rc == 0, (report["summary"], err)
     assert report["status"] == "verified"
@@ -237,21 +226,21 @@ def test_sign_and_verify_with_key(
     )
 
     # without the key: invalid, with a message saying what to do
-    rc, out, _ = _run(capsys, "verify", "analysis.ipynb", "--json")
+    rc, out, _ = cli("verify", "analysis.ipynb", "--json")
     report = json.loads(out)
     assert rc == 1 and report["status"] == "invalid"
     assert "signed with a local key" in report["summary"] and "--key" in report["summary"]
 
     # with someone else's key: invalid, hint named
     _, other = generate_keypair(tmp_path / "other", None)
-    rc, out, _ = _run(capsys, "verify", "analysis.ipynb", "--key", str(other), "--json")
+    rc, out, _ = cli("verify", "analysis.ipynb", "--key", str(other), "--json")
     report = json.loads(out)
     assert rc == 1 and report["status"] == "invalid"
     assert "matches none of the given keys" in report["summary"]
 
     # a changed output is named
     (example / "results.csv").write_text("edited\n")
-    rc, out, _ = _run(capsys, "verify", "analysis.ipynb", "--key", str(public), "--json")
+    rc, out, _ = cli("verify", "analysis.ipynb", "--key", str(public), "--json")
     report = json.loads(out)
     assert rc == 1 and report["status"] == "modified"
     assert [o["status"] for o in report["outputs"]] == ["modified"]
@@ -260,13 +249,13 @@ def test_sign_and_verify_with_key(
 def test_sign_with_key_wrong_passphrase_writes_nothing(
     example: Path,
     team_keys: tuple[Path, Path],
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     private, _ = team_keys
     before = (example / "analysis.ipynb").read_bytes()
     monkeypatch.setenv("JUPYTER_SIGSTORE_PASSWORD", "guess")
-    rc, out, err = _run(capsys, "sign", str(example / "analysis.ipynb"), "--key", str(private))
+    rc, out, err = cli("sign", str(example / "analysis.ipynb"), "--key", str(private))
     assert rc == 2 and err == f"error: wrong passphrase for private key {private}\n"
     assert "guess" not in out + err
     assert (example / "analysis.ipynb").read_bytes() == before
@@ -279,17 +268,15 @@ def test_key_and_identity_policy_combine(
     trust_config: Path,
     token: Callable[..., str],
     sigstore_instance: Any,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Author signs keyless, a reviewer countersigns with a team key; policy requires both."""
     private, public = team_keys
     monkeypatch.chdir(example)
     tc = str(trust_config)
-    assert _run(capsys, "sign", "analysis.ipynb", "--trust-config", tc, "--identity-token", token())[0] == 0
-    rc, _, err = _run(
-        capsys, "sign", "analysis.ipynb", "--countersign", "--trust-config", tc, "--key", str(private)
-    )
+    assert cli("sign", "analysis.ipynb", "--trust-config", tc, "--identity-token", token())[0] == 0
+    rc, _, err = cli("sign", "analysis.ipynb", "--countersign", "--trust-config", tc, "--key", str(private))
     assert rc == 0, err
     policy = tmp_path / "policy.toml"
     policy.write_text(
@@ -299,13 +286,12 @@ def test_key_and_identity_policy_combine(
         '[policy]\nrequire = ["author", "reviewer"]\n'
     )
     args = ["verify", "analysis.ipynb", "--trust-config", tc, "--json"]
-    rc, out, err = _run(capsys, *args, "--policy", str(policy))
+    rc, out, err = cli(*args, "--policy", str(policy))
     report = json.loads(out)
     assert rc == 0, (report["summary"], err)
     assert [s["trusted_as"] for s in report["signatures"]] == [["author"], ["reviewer"]]
     # the same with the key on the command line instead of in the policy
-    rc, out, _ = _run(
-        capsys,
+    rc, out, _ = cli(
         *args,
         "--cert-identity",
         "alice@example.com",
@@ -317,8 +303,7 @@ def test_key_and_identity_policy_combine(
     report = json.loads(out)
     assert rc == 0, report["summary"]
     assert [s["trusted_as"] for s in report["signatures"]] == [["signer"], ["key"]]
-    rc, out, _ = _run(
-        capsys,
+    rc, out, _ = cli(
         *args,
         "--cert-identity",
         "alice@example.com",
@@ -554,30 +539,29 @@ def test_countersigning_a_key_signed_notebook_needs_the_earlier_key(
     trust_config: Path,
     token: Callable[..., str],
     sigstore_instance: Any,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A team key signs first; a reviewer countersigns keyless, naming the team's public key."""
     private, public = team_keys
     monkeypatch.chdir(example)
     tc = str(trust_config)
-    assert _run(capsys, "sign", "analysis.ipynb", "-o", "results.csv", "--key", str(private))[0] == 0
+    assert cli("sign", "analysis.ipynb", "-o", "results.csv", "--key", str(private))[0] == 0
     countersign = ["sign", "analysis.ipynb", "--countersign", "--trust-config", tc, "--identity-token"]
     before = (example / "analysis.ipynb").read_bytes()
 
-    rc, _, err = _run(capsys, *countersign, token("bob@example.com"))
+    rc, _, err = cli(*countersign, token("bob@example.com"))
     assert rc == 2 and "was made with a local key" in err and "--earlier-key" in err
     _, other = generate_keypair(tmp_path / "other", None)
-    rc, _, err = _run(capsys, *countersign, token("bob@example.com"), "--earlier-key", str(other))
+    rc, _, err = cli(*countersign, token("bob@example.com"), "--earlier-key", str(other))
     assert rc == 2 and "refusing to countersign" in err and "matches none of the given keys" in err
-    rc, _, err = _run(capsys, "sign", "analysis.ipynb", "--earlier-key", str(public), "--key", str(private))
+    rc, _, err = cli("sign", "analysis.ipynb", "--earlier-key", str(public), "--key", str(private))
     assert rc == 2 and "--earlier-key is for --countersign" in err
     assert (example / "analysis.ipynb").read_bytes() == before  # every refusal wrote nothing
 
-    rc, out, err = _run(capsys, *countersign, token("bob@example.com"), "--earlier-key", str(public))
+    rc, out, err = cli(*countersign, token("bob@example.com"), "--earlier-key", str(public))
     assert rc == 0 and out.startswith("countersigned"), err
-    rc, out, err = _run(
-        capsys,
+    rc, out, err = cli(
         "verify",
         "analysis.ipynb",
         "--trust-config",
@@ -596,5 +580,5 @@ def test_countersigning_a_key_signed_notebook_needs_the_earlier_key(
     assert [o["path"] for o in report["outputs"]] == ["results.csv"]  # the same subjects as the first
 
     (example / "results.csv").write_text("edited\n")  # a change since: refused, even with the key
-    rc, _, err = _run(capsys, *countersign, token("carol@example.com"), "--earlier-key", str(public))
+    rc, _, err = cli(*countersign, token("carol@example.com"), "--earlier-key", str(public))
     assert rc == 2 and "modified" in err and "results.csv" in err

@@ -15,6 +15,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from ._http import Request, Response, error_response, json_response
 from .ca import FulcioCA, TimestampPKI, utc_now
 from .ctlog import CTLog, spki_der
 from .fulcio import Fulcio
@@ -28,6 +29,9 @@ CLIENT_TRUST_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.clienttrustconfig
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 SIGNING_CONFIG_MEDIA_TYPE = "application/vnd.dev.sigstore.signingconfig.v0.2+json"
 OPERATOR = "jupyter-sigstore-testing"
+#: ``POST`` here (form fields ``identity``, optional ``issuer`` and ``expires_in``) mints a token, so that
+#: a separate process (``python -m jupyter_sigstore.testing token``) can get one for any identity.
+MINT_PATH = "/testing/token"
 
 
 def _time(moment: datetime) -> str:
@@ -94,6 +98,7 @@ class LocalSigstore:
             ("/rekor", RekorV1(self.rekor_v1_log).handle),
             ("/rekor2", RekorV2(self.rekor_v2_log).handle),
             ("/tsa", TimestampAuthority(self.tsa_pki).handle),
+            (MINT_PATH, self._mint_endpoint),
         ]
         server.start()
         for log in (self.rekor_v1_log, self.rekor_v2_log):
@@ -169,6 +174,20 @@ class LocalSigstore:
             issued_at=issued_at,
             github=github,
         )
+
+    def _mint_endpoint(self, request: Request) -> Response:
+        if request.method != "POST" or request.path != "/":
+            return error_response(404, f"POST {MINT_PATH} with identity=... mints a token")
+        form = request.form()
+        identity = form.get("identity", "").strip()
+        if not identity:
+            return error_response(400, "identity is required")
+        try:
+            expires_in = int(form.get("expires_in") or 3600)
+        except ValueError:
+            return error_response(400, "expires_in must be a whole number of seconds")
+        token = self.mint_token(identity, issuer=form.get("issuer") or None, expires_in=expires_in)
+        return json_response({"token": token, "identity": identity, "expires_in": expires_in})
 
     def set_login_identity(self, identity: str | None) -> None:
         """Whom the authorization endpoint auto-approves (``None``: deny every request)."""
