@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# One command: set everything up in .venv and run the offline demo
+# One command on a fresh clone: set up .venv (with a Node.js for the JupyterLab extension's build from
+# PyPI when the machine has none new enough), install jupyter-sigstore into it, then run the offline demo
 # (sign the example notebook and its outputs, verify, show a tampered copy failing).
+#
+#   ./scripts/quickstart.sh [--keep DIR]      # DIR keeps the demo's files (default: a temp folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-echo "Installing jupyter-sigstore into .venv (first run builds the JupyterLab extension: about a minute) ..."
-.venv/bin/python -m pip install --quiet -e .
-exec .venv/bin/python examples/demo.py "$@"
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
+ensure_venv
+ensure_node
+echo "Installing jupyter-sigstore into .venv (the first run builds the JupyterLab extension: about a minute) ..."
+python -m pip install --quiet -e .
+exec python examples/demo.py "$@"
