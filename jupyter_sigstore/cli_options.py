@@ -20,7 +20,8 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--trust-config",
         metavar="FILE",
-        help="a Sigstore ClientTrustConfig JSON for a private or test instance",
+        help="a Sigstore ClientTrustConfig JSON for a private or test instance "
+        "(default: $JUPYTER_SIGSTORE_TRUST_CONFIG, unless --staging)",
     )
 
 
@@ -49,9 +50,15 @@ def add_identity_options(parser: argparse.ArgumentParser) -> None:
 
 
 def instance_of(args: argparse.Namespace) -> Instance:
-    from .instance import Instance
+    """The instance the options name; without --staging or --trust-config, $JUPYTER_SIGSTORE_TRUST_CONFIG."""
+    import os
 
-    return Instance.select(staging=args.staging, trust_config=args.trust_config)
+    from .instance import TRUST_CONFIG_ENV, Instance
+
+    trust_config = args.trust_config
+    if trust_config is None and not args.staging:
+        trust_config = os.environ.get(TRUST_CONFIG_ENV) or None
+    return Instance.select(staging=args.staging, trust_config=trust_config)
 
 
 def signer_from_args(args: argparse.Namespace, instance: Any) -> Any:

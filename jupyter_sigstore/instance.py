@@ -13,6 +13,9 @@ from .textfiles import read_json
 if TYPE_CHECKING:
     from sigstore.models import ClientTrustConfig, TrustedRoot
 
+#: The trust config to use when none is named (the CLI, the kernel's magics, the testing instance's tools).
+TRUST_CONFIG_ENV = "JUPYTER_SIGSTORE_TRUST_CONFIG"
+
 
 @dataclass(frozen=True)
 class Instance:

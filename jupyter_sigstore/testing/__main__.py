@@ -25,9 +25,8 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from ..instance import TRUST_CONFIG_ENV
 from .instance import MINT_PATH, LocalSigstore
-
-TRUST_CONFIG_ENV = "JUPYTER_SIGSTORE_TRUST_CONFIG"
 
 
 def _parser() -> argparse.ArgumentParser:
