@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from jupyter_sigstore.cli import main
+from jupyter_sigstore.testing import LocalSigstore
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -36,3 +38,18 @@ class CliRunner:
         code = main([os.fspath(arg) for arg in args])
         out, err = self._capsys.readouterr()
         return code, out, err
+
+
+def keyless_signer(instance: LocalSigstore, trust_config: Path, identity: str = "alice@example.com") -> Any:
+    """A real keyless signer for ``identity`` on the loopback instance (through the API)."""
+    from sigstore.oidc import IdentityToken
+
+    from jupyter_sigstore import api
+
+    token = IdentityToken(instance.mint_token(identity))
+    return api.keyless_signer(token, api.Instance.select(trust_config=trust_config))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` and its bytes, to show that nothing was written."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
