@@ -17,6 +17,8 @@ from jupyter_sigstore import api
 from jupyter_sigstore.policy import TrustPolicy
 from jupyter_sigstore.testing import LocalSigstore
 
+pytestmark = pytest.mark.kernel  # every test here drives a real IPython kernel
+
 CODE = re.compile(r"enter the code ([A-Z]{4}-[A-Z]{4})")
 
 
@@ -261,17 +263,17 @@ def test_login_timeout_cancel_and_expiry(
     cell = d.run("%sigstore whoami")
     assert "not logged in" in d.text(cell)
 
-    # A token that expires between login and signing.
-    import time
-
-    sigstore_instance.oidc.token_lifetime = 2
-    try:
-        d.run("%sigstore login --device --timeout 60", on_output=approver(sigstore_instance))
-    finally:
-        sigstore_instance.oidc.token_lifetime = 300
+    # A token that expires between login and signing: the kernel's clock moves past its expiry.
+    d.run("%sigstore login --device --timeout 60", on_output=approver(sigstore_instance))
     d.save()
     before = d.path.read_bytes()
-    time.sleep(2.5)
+    d.run(
+        "import datetime as _dt\n"
+        "from jupyter_sigstore.kernel.login import SESSION as _session\n"
+        "_session.now = lambda: _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(hours=2)"
+    )
+    cell = d.run("%sigstore whoami")
+    assert "EXPIRED" in d.text(cell)
     cell = d.run("%sigstore sign")
     assert "expired" in error_line(d, cell)
     assert d.path.read_bytes() == before

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import IdentityError
@@ -46,12 +47,18 @@ class LoginPrompt:
         return describe_duration(self.expires_in)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class KernelIdentity:
     """The kernel's identity session: ``login``, ``current``, ``require``, ``logout``."""
 
-    def __init__(self, client_id: str | None = None) -> None:
+    def __init__(self, client_id: str | None = None, *, now: Callable[[], datetime] = _utc_now) -> None:
         self._client_id = client_id
         self._login: Login | None = None
+        #: The clock that expiry is judged by (a test moves it instead of waiting for a token to expire).
+        self.now = now
 
     @property
     def client_id(self) -> str:
@@ -85,7 +92,7 @@ class KernelIdentity:
         login = self.current()
         if login is None:
             raise IdentityError("no identity: run `%sigstore login` first; nothing was signed")
-        if login.expired():
+        if login.expired(self.now()):
             when = login.expires_at.isoformat(timespec="seconds")
             raise IdentityError(
                 f"your identity token ({login.identity}) expired at {when}; run `%sigstore login` again; "

@@ -28,6 +28,7 @@ from ..errors import (
     SigstoreNotebookError,
     UsageError,
 )
+from ..instance import TRUST_CONFIG_ENV
 from .comm import FrontendLink, SignRequest, notebook_hint
 from .login import SESSION, LoginPrompt, Method
 
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from ..policy import TrustPolicy
     from ..report import VerificationReport
 
-ENV_TRUST_CONFIG = "JUPYTER_SIGSTORE_TRUST_CONFIG"
 ENV_POLICY = "JUPYTER_SIGSTORE_POLICY"
 REPORT_MIME = "application/vnd.jupyter-sigstore.report+json"
 UNTITLED = "Untitled*.ipynb"
@@ -115,7 +115,7 @@ class SigstoreMagics(Magics):
         self.tracked: dict[Path, list[str]] = {}
         self.finished: list[float] = []  # when each cell (after loading) finished
         self.current_cell: str | None = None
-        if env := os.environ.get(ENV_TRUST_CONFIG):
+        if env := os.environ.get(TRUST_CONFIG_ENV):
             self.trust_config = Path(env)
         if env := os.environ.get(ENV_POLICY):
             self.policy_file = Path(env)
@@ -354,7 +354,7 @@ class SigstoreMagics(Magics):
         outputs = list(dict.fromkeys([*self.tracked_for(notebook), *names_of(notebook, ns.output)]))
         _check_exist(notebook, outputs)
         login = self.identity.current()
-        if login is not None and login.expired():
+        if login is not None and login.expired(self.identity.now()):
             self.identity.require()  # raises the one-line "expired" error
         use_link = own and not ns.on_disk and self.link.state in ("unknown", "present")
         if not use_link:
@@ -544,7 +544,7 @@ class SigstoreMagics(Magics):
         login = self.identity.current()
         if login is None:
             print("not logged in (run `%sigstore login`)")
-        elif login.expired():
+        elif login.expired(self.identity.now()):
             print(f"{login.describe()} - EXPIRED, run `%sigstore login` again")
         else:
             print(login.describe())
