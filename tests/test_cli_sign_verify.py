@@ -308,6 +308,20 @@ def test_resigning_replaces_the_signature(cli: Cli, token: Callable[..., str]) -
     assert cli.verify()["status"] == "verified"
 
 
+def test_trust_config_from_the_environment(
+    cli: Cli, token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$JUPYTER_SIGSTORE_TRUST_CONFIG is the default --trust-config; --staging still picks staging."""
+    monkeypatch.setenv("JUPYTER_SIGSTORE_TRUST_CONFIG", str(cli.trust_config))
+    rc, out, err = cli("sign", "analysis.ipynb", "--identity-token", token())
+    assert rc == 0, err
+    identity = ("--cert-identity", ALICE, "--cert-oidc-issuer", cli.issuer, "--json")
+    rc, out, err = cli("verify", "analysis.ipynb", *identity)
+    assert rc == 0 and json.loads(out)["status"] == "verified", err
+    rc, out, _ = cli("verify", "analysis.ipynb", "--staging", *identity)
+    assert rc == 1 and json.loads(out)["status"] == "invalid"
+
+
 def test_rekor_v2_with_timestamp_authority(
     cli: Cli, example: Path, sigstore_instance_v2: LocalSigstore, tmp_path: Path
 ) -> None:

@@ -471,6 +471,49 @@ def test_serve_cli(tmp_path: Path) -> None:
         assert process.wait(timeout=30) == 0
 
 
+def test_token_command_mints_for_any_identity(sigstore_instance: LocalSigstore, tmp_path: Path) -> None:
+    """`python -m jupyter_sigstore.testing token ID` asks a running instance (found through its trust
+    config, given or in $JUPYTER_SIGSTORE_TRUST_CONFIG) for a token: several signers, one instance."""
+    trust_config = sigstore_instance.write_trust_config(tmp_path / "tc.json")
+    command = [sys.executable, "-m", "jupyter_sigstore.testing", "token"]
+
+    def claims(*args: str, **env: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [*command, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
+        )
+        assert done.returncode == 0, done.stderr
+        decoded: dict[str, Any] = sigstore_instance.oidc.verify_token(done.stdout.strip())
+        return decoded
+
+    bob = claims("bob@example.com", "--trust-config", str(trust_config))
+    assert (bob["sub"], bob["iss"]) == ("bob@example.com", sigstore_instance.issuer_url)
+    carol = claims(
+        "carol@example.com", "--issuer", "https://accounts.google.com", "--lifetime", "60",
+        JUPYTER_SIGSTORE_TRUST_CONFIG=str(trust_config),
+    )  # fmt: skip
+    assert (carol["sub"], carol["iss"], carol["exp"] - carol["iat"]) == (
+        "carol@example.com",
+        "https://accounts.google.com",
+        60,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_SIGSTORE_TRUST_CONFIG"}
+    done = subprocess.run([*command, "dave@example.com"], capture_output=True, text=True, timeout=60, env=env)
+    assert (
+        done.returncode != 0
+        and done.stderr.strip() == "error: give --trust-config FILE (or set $JUPYTER_SIGSTORE_TRUST_CONFIG)"
+    )
+    stopped = tmp_path / "stopped.json"
+    with LocalSigstore() as gone:
+        gone.write_trust_config(stopped)
+    done = subprocess.run(
+        [*command, "x@example.com", "--trust-config", str(stopped)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "is it running?" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_merkle_log_roots_and_proofs_match_rfc_6962() -> None:
     """The log caches complete subtrees; every root and audit path must equal RFC 6962's definition."""
     from jupyter_sigstore.testing.tlog import MerkleLog, node_hash
