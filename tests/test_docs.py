@@ -5,8 +5,9 @@ example. A ``bash``/``sh``/``shell`` block runs whole, as ``bash -euo pipefail``
 block the lines starting with ``$ `` are the commands (a trailing backslash continues one) and the
 other lines are sample output, not checked.
 
-Each block runs in a fresh copy of examples/ (analysis.ipynb, results.csv, figures/) with the
-project's Python environment first on PATH (``jupyter-sigstore``, ``sigstore``, ``python``) and:
+Each block runs in a fresh folder holding copies of examples/analysis.ipynb, examples/results.csv and
+examples/figures/, with the project's Python environment first on PATH (``jupyter-sigstore``,
+``sigstore``, ``python``) and:
 
 - ``JUPYTER_SIGSTORE_TRUST_CONFIG``: the loopback instance's trust config (also copied into the folder
   as ``trust_config.json``), so that commands written for the public-good instance use the test one;
@@ -239,7 +240,9 @@ def test_shell_example_runs(
         assert folder is not None, f"{block.name} continues a block that did not run"
     else:
         folder = tmp_path / "example"
-        shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("*.py", "*.sigstore.json"))
+        shutil.copytree(EXAMPLES / "figures", folder / "figures")
+        for name in ("analysis.ipynb", "results.csv"):
+            shutil.copy(EXAMPLES / name, folder / name)
         shutil.copy(trust_config, folder / "trust_config.json")
     folders[block.path] = folder
     env = {
