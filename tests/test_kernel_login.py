@@ -90,6 +90,7 @@ def kernel(trust_config: Path, tmp_path: Path) -> Iterator[NotebookDriver]:
     d.close()
 
 
+@pytest.mark.kernel
 def test_oob_login_in_kernel_keeps_token_out_of_everything(
     kernel: NotebookDriver, sigstore_instance: LocalSigstore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,6 +138,7 @@ def _user_code(out: dict[str, Any]) -> str | None:
     return match.group(1) if match else None
 
 
+@pytest.mark.kernel
 def test_device_login_code_never_stays_in_the_saved_notebook(
     kernel: NotebookDriver, sigstore_instance: LocalSigstore
 ) -> None:

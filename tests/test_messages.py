@@ -9,18 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import CliRunner
 
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.testing import LocalSigstore
 
 ALICE, BOB = "alice@example.com", "bob@example.com"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.fixture
@@ -28,12 +21,11 @@ def signed(
     example: Path,
     trust_config: Path,
     token: Callable[..., str],
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     monkeypatch.chdir(example)
-    rc, _, err = run(
-        capsys,
+    rc, _, err = cli(
         *("sign", "analysis.ipynb", "--trust-config", str(trust_config), "--identity-token", token(ALICE)),
         *("--output", "results.csv", "--output", "figures/summary.png"),
     )
@@ -41,10 +33,8 @@ def signed(
     return example / "analysis.ipynb"
 
 
-def test_signed_elsewhere_says_which_instance_and_what_to_pass(
-    signed: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rc, out, _ = run(capsys, "verify", str(signed))  # the public-good root: it never saw the test instance
+def test_signed_elsewhere_says_which_instance_and_what_to_pass(signed: Path, cli: CliRunner) -> None:
+    rc, out, _ = cli("verify", str(signed))  # the public-good root: it never saw the test instance
     assert rc == 1
     first = out.splitlines()[0]
     assert "INVALID" in first and "does not know" in first and "--trust-config" in first
@@ -55,7 +45,7 @@ def test_fulcio_refusal_shows_its_reason(
     example: Path,
     trust_config: Path,
     sigstore_instance: LocalSigstore,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(example)
@@ -70,8 +60,8 @@ def test_fulcio_refusal_shows_its_reason(
     claims |= {"email_verified": True, "iat": now, "nbf": now, "exp": now + 300}
     # signed with a key the issuer never published: Fulcio refuses it
     foreign = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
-    rc, _, err = run(
-        capsys, "sign", "analysis.ipynb", "--trust-config", str(trust_config), "--identity-token", foreign
+    rc, _, err = cli(
+        "sign", "analysis.ipynb", "--trust-config", str(trust_config), "--identity-token", foreign
     )
     assert rc == 1
     assert err.startswith("error: signing failed: Fulcio refused the request (HTTP 401")
@@ -80,7 +70,7 @@ def test_fulcio_refusal_shows_its_reason(
 
 
 def test_unmet_requirement_is_named_in_text_and_json(
-    signed: Path, trust_config: Path, sigstore_instance: LocalSigstore, capsys: pytest.CaptureFixture[str]
+    signed: Path, trust_config: Path, sigstore_instance: LocalSigstore, cli: CliRunner
 ) -> None:
     issuer = sigstore_instance.issuer_url
     policy = signed.parent / "policy.toml"
@@ -90,20 +80,20 @@ def test_unmet_requirement_is_named_in_text_and_json(
         '[policy]\nrequire = ["author", "reviewer"]\n'
     )
     base = ("verify", str(signed), "--trust-config", str(trust_config), "--policy", str(policy))
-    rc, out, _ = run(capsys, *base)
+    rc, out, _ = cli(*base)
     assert rc == 1
     assert "missing: reviewer" in out.splitlines()[0]
-    rc, out, _ = run(capsys, *base, "--json")
+    rc, out, _ = cli(*base, "--json")
     report = json.loads(out)
     assert report["missing_roles"] == ["reviewer"]
     assert "reviewer" in report["policy"] and "require" in report["policy"]
 
 
 def test_missing_and_added_outputs_are_not_called_changed(
-    signed: Path, trust_config: Path, capsys: pytest.CaptureFixture[str]
+    signed: Path, trust_config: Path, cli: CliRunner
 ) -> None:
     (signed.parent / "results.csv").unlink()
-    rc, out, _ = run(capsys, "verify", str(signed), "--trust-config", str(trust_config))
+    rc, out, _ = cli("verify", str(signed), "--trust-config", str(trust_config))
     assert rc == 1
     summary = out.splitlines()[0]
     assert "output results.csv missing" in summary and "results.csv changed" not in summary
@@ -113,12 +103,11 @@ def test_sign_json_log_index_is_an_integer(
     example: Path,
     trust_config: Path,
     token: Callable[..., str],
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(example)
-    rc, out, _ = run(
-        capsys,
+    rc, out, _ = cli(
         "sign",
         "analysis.ipynb",
         "--trust-config",
@@ -131,37 +120,33 @@ def test_sign_json_log_index_is_an_integer(
     assert isinstance(json.loads(out)["log_index"], int)
 
 
-def test_a_csv_given_as_the_notebook_is_called_not_a_notebook(
-    example: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rc, _, err = run(capsys, "verify", str(example / "results.csv"))
+def test_a_csv_given_as_the_notebook_is_called_not_a_notebook(example: Path, cli: CliRunner) -> None:
+    rc, _, err = cli("verify", str(example / "results.csv"))
     assert rc == 2
     assert "not a notebook" in err and "truncated" not in err
 
 
-def test_inspect_shows_the_signing_time(signed: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = run(capsys, "inspect", str(signed))
+def test_inspect_shows_the_signing_time(signed: Path, cli: CliRunner) -> None:
+    rc, out, _ = cli("inspect", str(signed))
     assert rc == 0
     assert "signed at 20" in out
-    rc, out, _ = run(capsys, "inspect", str(signed), "--json")
+    rc, out, _ = cli("inspect", str(signed), "--json")
     assert json.loads(out)["signatures"][0]["signed_at"].startswith("20")
 
 
-def test_invalid_reason_is_printed_once(
-    signed: Path, trust_config: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_invalid_reason_is_printed_once(signed: Path, trust_config: Path, cli: CliRunner) -> None:
     nb = json.loads(signed.read_text())
     nb["metadata"]["sigstore"]["signatures"][0]["bundle"]["dsseEnvelope"]["signatures"][0]["sig"] = "AAAA"
     signed.write_text(json.dumps(nb))
-    rc, out, _ = run(capsys, "verify", str(signed), "--trust-config", str(trust_config))
+    rc, out, _ = cli("verify", str(signed), "--trust-config", str(trust_config))
     assert rc == 1
     reason = out.splitlines()[0].split(" - ", 1)[1]
     assert out.count(reason) == 1
 
 
-def test_no_offline_notice_on_stderr(example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_offline_notice_on_stderr(example: Path, cli: CliRunner) -> None:
     shutil.copy(example / "analysis.ipynb", example / "copy.ipynb")
-    run(capsys, "verify", str(example / "copy.ipynb"))
-    rc, _, err = run(capsys, "verify", str(example / "copy.ipynb"))
+    cli("verify", str(example / "copy.ipynb"))
+    rc, _, err = cli("verify", str(example / "copy.ipynb"))
     assert rc == 1  # unsigned
     assert "offline mode" not in err

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import CliRunner
 
 from jupyter_sigstore.certinfo import SignerIdentity
-from jupyter_sigstore.cli import main
 from jupyter_sigstore.errors import PolicyError
 from jupyter_sigstore.policy import load_policy
 
@@ -175,27 +175,28 @@ def test_unreadable_policy(tmp_path: Path) -> None:
         load_policy(tmp_path / "missing.toml")
 
 
-def test_cli_reports_bad_policy_without_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], example: Path
-) -> None:
+def test_cli_reports_bad_policy_without_traceback(tmp_path: Path, cli: CliRunner, example: Path) -> None:
     path = write(tmp_path, "[[trusted]]\nname = 'a'\nidentity_regex = '('\nissuer = 'i'\n")
-    rc = main(["verify", str(example / "analysis.ipynb"), "--policy", str(path)])
-    err = capsys.readouterr().err
+    rc, _, err = cli("verify", example / "analysis.ipynb", "--policy", path)
     assert rc == 2
     assert err.startswith("error: policy file") and "does not compile" in err
     assert "Traceback" not in err and err.count("\n") == 1
 
 
-def test_cli_policy_and_cert_identity_are_exclusive(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], example: Path
-) -> None:
+def test_cli_policy_and_cert_identity_are_exclusive(tmp_path: Path, cli: CliRunner, example: Path) -> None:
     path = write(tmp_path, FULL)
-    rc = main(
-        ["verify", str(example / "analysis.ipynb"), "--policy", str(path)]
-        + ["--cert-identity", "a@x", "--cert-oidc-issuer", "i"]
+    rc, _, err = cli(
+        "verify",
+        example / "analysis.ipynb",
+        "--policy",
+        path,
+        "--cert-identity",
+        "a@x",
+        "--cert-oidc-issuer",
+        "i",
     )
     assert rc == 2
-    assert "cannot be combined" in capsys.readouterr().err
+    assert "cannot be combined" in err
 
 
 # ------------------------------------------------------------------ end to end with countersignatures
@@ -210,20 +211,13 @@ def _policy_for(tmp_path: Path, issuer: str, require: list[str]) -> Path:
     )
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    rc = main(list(args))
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def test_author_and_reviewer_countersignature(
     tmp_path: Path,
     example: Path,
     trust_config: Path,
     token: Callable[..., str],
     sigstore_instance: object,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(example)
@@ -232,22 +226,19 @@ def test_author_and_reviewer_countersignature(
     both = _policy_for(tmp_path, issuer, ["author", "reviewer"])
     nb = "analysis.ipynb"
 
-    rc, out, err = _run(
-        capsys, "sign", nb, "-o", "results.csv", "--trust-config", tc, "--identity-token", token()
-    )
+    rc, out, err = cli("sign", nb, "-o", "results.csv", "--trust-config", tc, "--identity-token", token())
     assert rc == 0, err
 
     # countersigning an unsigned notebook, or as the same identity, is refused
-    rc, _, err = _run(capsys, "sign", nb, "--countersign", "--trust-config", tc, "--identity-token", token())
+    rc, _, err = cli("sign", nb, "--countersign", "--trust-config", tc, "--identity-token", token())
     assert rc == 2 and "already signed" in err and "another signer" in err
 
-    rc, out, _ = _run(capsys, "verify", nb, "--trust-config", tc, "--policy", str(both), "--json")
+    rc, out, _ = cli("verify", nb, "--trust-config", tc, "--policy", str(both), "--json")
     report = json.loads(out)
     assert rc == 1 and report["status"] == "untrusted-signer"
     assert [s["trusted_as"] for s in report["signatures"]] == [["author"]]
 
-    rc, out, err = _run(
-        capsys,
+    rc, out, err = cli(
         "sign",
         nb,
         "--countersign",
@@ -259,7 +250,7 @@ def test_author_and_reviewer_countersignature(
     assert rc == 0, err
     assert out.startswith("countersigned")
 
-    rc, out, err = _run(capsys, "verify", nb, "--trust-config", tc, "--policy", str(both), "--json")
+    rc, out, err = cli("verify", nb, "--trust-config", tc, "--policy", str(both), "--json")
     report = json.loads(out)
     assert rc == 0, (report["summary"], err)
     assert report["status"] == "verified"
@@ -277,11 +268,11 @@ def test_author_and_reviewer_countersignature(
         '[policy]\nrequire = ["author", "carol"]\n',
         "carol.toml",
     )
-    rc, out, _ = _run(capsys, "verify", nb, "--trust-config", tc, "--policy", str(carol), "--json")
+    rc, out, _ = cli("verify", nb, "--trust-config", tc, "--policy", str(carol), "--json")
     assert rc == 1 and json.loads(out)["status"] == "untrusted-signer"
 
     # text report lists every signature and the entries each satisfied
-    rc, out, _ = _run(capsys, "verify", nb, "--trust-config", tc, "--policy", str(both))
+    rc, out, _ = cli("verify", nb, "--trust-config", tc, "--policy", str(both))
     assert "alice@example.com" in out and "trusted as author" in out
     assert "bob@example.com" in out and "trusted as reviewer" in out
 
@@ -290,23 +281,20 @@ def test_countersign_refused_after_change(
     example: Path,
     trust_config: Path,
     token: Callable[..., str],
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(example)
     tc = str(trust_config)
     nb = "analysis.ipynb"
-    rc, _, err = _run(capsys, "sign", nb, "--countersign", "--trust-config", tc, "--identity-token", token())
+    rc, _, err = cli("sign", nb, "--countersign", "--trust-config", tc, "--identity-token", token())
     assert rc == 2 and "no signature to countersign" in err
 
-    rc, _, err = _run(
-        capsys, "sign", nb, "-o", "results.csv", "--trust-config", tc, "--identity-token", token()
-    )
+    rc, _, err = cli("sign", nb, "-o", "results.csv", "--trust-config", tc, "--identity-token", token())
     assert rc == 0, err
     (example / "results.csv").write_text("tampered\n", encoding="utf-8")
     before = (example / nb).read_bytes()
-    rc, _, err = _run(
-        capsys,
+    rc, _, err = cli(
         "sign",
         nb,
         "--countersign",
@@ -326,7 +314,7 @@ def test_one_signature_is_not_author_and_reviewer_end_to_end(
     trust_config: Path,
     token: Callable[..., str],
     sigstore_instance: object,
-    capsys: pytest.CaptureFixture[str],
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Four eyes: alice's one signature matches both entries but fills only one role."""
@@ -339,22 +327,17 @@ def test_one_signature_is_not_author_and_reviewer_end_to_end(
         f'[[trusted]]\nname = "reviewer"\nidentity_regex = ".*@example\\\\.com"\nissuer = "{issuer}"\n\n'
         '[policy]\nrequire = ["author", "reviewer"]\n',
     )
-    rc, _, err = _run(capsys, "sign", "analysis.ipynb", "--trust-config", tc, "--identity-token", token())
+    rc, _, err = cli("sign", "analysis.ipynb", "--trust-config", tc, "--identity-token", token())
     assert rc == 0, err
-    rc, out, _ = _run(
-        capsys, "verify", "analysis.ipynb", "--trust-config", tc, "--policy", str(policy), "--json"
-    )
+    rc, out, _ = cli("verify", "analysis.ipynb", "--trust-config", tc, "--policy", str(policy), "--json")
     report = json.loads(out)
     assert rc == 1 and report["status"] == "untrusted-signer"
     assert report["signatures"][0]["trusted_as"] == ["author", "reviewer"]
 
-    rc, _, err = _run(
-        capsys,
+    rc, _, err = cli(
         *("sign", "analysis.ipynb", "--countersign", "--trust-config", tc),
         *("--identity-token", token("bob@example.com")),
     )
     assert rc == 0, err
-    rc, out, _ = _run(
-        capsys, "verify", "analysis.ipynb", "--trust-config", tc, "--policy", str(policy), "--json"
-    )
+    rc, out, _ = cli("verify", "analysis.ipynb", "--trust-config", tc, "--policy", str(policy), "--json")
     assert rc == 0 and json.loads(out)["status"] == "verified"
