@@ -89,7 +89,7 @@ install_package() {
 # lane NAME MARK_EXPRESSION: one pytest run; "no tests selected" (exit 5) is not a failure
 lane() {
   local name=$1 marks=$2 rc=0
-  python -m pytest -m "$marks" --junitxml="$RESULTS/$name.xml" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"} || rc=$?
+  python -m pytest -m "$marks" --durations=10 --junitxml="$RESULTS/$name.xml" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"} || rc=$?
   if [ "$rc" -eq 5 ]; then
     echo "(no tests selected in the $name lane)"
     return 0
