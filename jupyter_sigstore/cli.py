@@ -387,7 +387,16 @@ def _add_trust_commands(sub: Any) -> None:
     vb.add_argument("--certificate-identity", metavar="IDENTITY", help="the expected certificate identity")
     vb.add_argument("--certificate-oidc-issuer", metavar="URL", help="the expected OIDC issuer")
     vb.add_argument("--key", metavar="PATH_TO_KEY", help="a PEM public key, for bundles signed with a key")
-    vb.add_argument("--trusted-root", metavar="FILE", help="a custom trusted root JSON")
+    vb.add_argument(
+        "--trusted-root",
+        metavar="FILE",
+        help="a custom trusted root JSON (a ClientTrustConfig is accepted too)",
+    )
+    vb.add_argument(
+        "--trust-config",
+        metavar="FILE",
+        help="a Sigstore ClientTrustConfig JSON, as every other command takes",
+    )
     vb.add_argument("file_or_digest", metavar="FILE_OR_DIGEST", help="the artifact, or sha256:<64 hex>")
 
     policy = sub.add_parser(
@@ -446,9 +455,17 @@ def _cmd_verify_bundle(args: argparse.Namespace) -> int:
         from .keys import load_public_key
 
         key = load_public_key(args.key)
-    if not args.trusted_root:
+    roots = (
+        ("--trusted-root", args.trusted_root),
+        ("--trust-config", args.trust_config),
+        ("--staging", args.staging),
+    )
+    given = [flag for flag, value in roots if value]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} cannot be combined: they each name the trusted root")
+    if not (args.trusted_root or args.trust_config):
         _warn_if_stale("staging" if args.staging else "production")
-    root = load_trusted_root(args.trusted_root, staging=args.staging)
+    root = load_trusted_root(args.trusted_root or args.trust_config, staging=args.staging)
     try:
         result = verify_bundle_file(
             args.bundle,

@@ -56,15 +56,18 @@ class BundleVerification:
 
 
 def load_trusted_root(path: str | Path | None, *, staging: bool = False) -> TrustedRoot:
-    """A trusted root JSON file, or the embedded/cached public-good root (never refreshed here)."""
+    """A trusted root JSON file (or the trusted root of a ClientTrustConfig file), or the
+    embedded/cached public-good root (never refreshed here)."""
     from sigstore.models import TrustedRoot
 
-    if path is None:
-        from .instance import Instance
+    from .instance import Instance
 
+    if path is None:
         return Instance.select(staging=staging).trusted_root()
     path = Path(path)
-    read_json(path, "trusted root", TrustConfigError)
+    _, data = read_json(path, "trusted root", TrustConfigError)
+    if isinstance(data, dict) and "clienttrustconfig" in str(data.get("mediaType", "")):
+        return Instance.select(trust_config=path).trusted_root()
     try:
         return TrustedRoot.from_file(str(path))
     except Exception as exc:  # sigstore/pydantic raise assorted errors for a malformed root
