@@ -20,7 +20,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from sigstore.oidc import IdentityToken
@@ -158,10 +158,32 @@ def digest(
     follow_symlinks: bool = False,
     jobs: int | None = None,
     progress: bool = False,
+    dask: str | None = None,
 ) -> tuple[list[tuple[OutputFile, FileHash | Exception]], list[str]]:
-    """The sha256 of files, folders (recursive) and glob patterns, as signing would see them:
-    ``(file, hash or error)`` in order, and notes about what was left out. ``progress`` shows a
-    progress bar on a terminal."""
+    """The sha256 of files, folders (recursive), glob patterns and URLs (objects, prefixes, URL
+    patterns), as signing would see them: ``(file, hash or error)`` in order, and notes about what
+    was left out. ``progress`` shows a progress bar on a terminal; ``dask`` (a scheduler address)
+    hashes remote objects on that Dask cluster."""
+    from .remote.urls import is_url
+
+    if any(is_url(p) for p in paths):
+        out: list[tuple[OutputFile, FileHash | Exception]] = []
+        notes: list[str] = []
+        for remote, group in _runs(paths, is_url):
+            if remote:
+                from .remote.checking import digest_remote
+
+                remote_found, more = digest_remote(
+                    group, exclude=exclude, jobs=jobs, dask=dask, progress=progress
+                )
+                out += remote_found
+            else:
+                local_found, more = digest(
+                    group, exclude=exclude, follow_symlinks=follow_symlinks, jobs=jobs, progress=progress
+                )
+                out += local_found
+            notes += more
+        return out, notes
     from .hashing import Progress, hash_files
     from .walking import expand_paths, sizes_of
 
@@ -179,6 +201,18 @@ def digest(
                 paths_, names=names, sizes=sizes, jobs=jobs, collect_errors=True, progress=bar
             )
     return list(zip(files, results, strict=True)), notes
+
+
+def _runs(items: Sequence[str], test: Callable[[str], bool]) -> list[tuple[bool, list[str]]]:
+    """Consecutive items grouped by ``test``'s answer, in order."""
+    runs: list[tuple[bool, list[str]]] = []
+    for item in items:
+        kind = test(item)
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append(item)
+        else:
+            runs.append((kind, [item]))
+    return runs
 
 
 def find_notebooks(specs: Sequence[str]) -> list[Path]:

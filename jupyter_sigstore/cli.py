@@ -52,7 +52,9 @@ def _build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PATH",
         help="a data output to include: a file, a folder (recursive) or a quoted glob pattern such as "
-        "'figures/*.png' or 'data/**/*.parquet' (repeatable; relative to the current directory). "
+        "'figures/*.png' or 'data/**/*.parquet' (repeatable; relative to the current directory), or a "
+        "URL: an object, a prefix ending in / or a URL pattern (s3://bucket/run-42/, gs://..., az://..., "
+        "https://host/file; see docs/object-storage.md). "
         "Without --output, the outputs tracked in the notebook with `%%sigstore track` are signed",
     )
     _add_output_options(sign)
@@ -134,6 +136,7 @@ def _build_parser() -> argparse.ArgumentParser:
         detached=False,
         displayed_files=False,
         jobs=None,
+        dask=None,
     )
 
     verify = sub.add_parser("verify", help="verify notebooks (files or folders) and their outputs")
@@ -163,6 +166,16 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--jobs", "-j", type=_positive_int, metavar="N", help="hashing threads (default: one per CPU)"
     )
+    verify.add_argument(
+        "--remote-outputs",
+        choices=("trusted", "always", "never"),
+        default="trusted",
+        help="when to read signed outputs named by URL: only for signatures the policy trusts (default: "
+        "a stranger's signature cannot make you fetch URLs with your credentials), always, or never",
+    )
+    verify.add_argument(
+        "--dask", metavar="ADDRESS", help="hash remote outputs on the Dask cluster at ADDRESS"
+    )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     add_instance_options(verify)
 
@@ -177,7 +190,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "A name holding a newline or backslash is escaped and its line starts with a backslash.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    digest.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or quoted glob patterns")
+    digest.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files, folders, quoted glob patterns or URLs (s3://...)"
+    )
     _add_output_options(digest)
     from .cli_reproducibility import add_commands
 
@@ -214,6 +229,12 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--jobs", "-j", type=_positive_int, metavar="N", help="hashing threads (default: one per CPU)"
+    )
+    group.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="hash outputs named by URL on the Dask cluster whose scheduler is at ADDRESS "
+        "(e.g. tcp://scheduler:8786; needs jupyter-sigstore[dask], and jupyter-sigstore on the workers)",
     )
 
 
@@ -261,6 +282,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         instance=instance,
         jobs=args.jobs,
         progress=True,
+        dask=args.dask,
     )
     from .signing import sign_notebook
 
@@ -277,7 +299,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
                     "issuer": result.issuer,
                     "profile": result.profile,
                     "notebook_digest": result.notebook_digest,
-                    "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in result.outputs],
+                    "outputs": result.outputs_json(),
                     "log_index": result.log_index,
                     "sidecar": str(result.sidecar) if result.sidecar else None,
                     "signatures": result.signatures,
@@ -294,7 +316,11 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     what = "countersigned" if args.countersign else "re-signed" if upgrade else "signed"
     lines = [f"{what} {result.notebook} as {result.identity} (issuer {result.issuer})"]
     lines.append(f"  notebook sha256 ({result.profile}): {result.notebook_digest}")
-    lines += [f"  output {out.path}: sha256 {out.sha256}" for out in result.outputs[:_LISTED_OUTPUTS]]
+    for out in result.outputs[:_LISTED_OUTPUTS]:
+        version = getattr(out, "version_id", None)
+        lines.append(
+            f"  output {out.path}: sha256 {out.sha256}" + (f" (version {version})" if version else "")
+        )
     if len(result.outputs) > _LISTED_OUTPUTS:
         lines.append(
             f"  ... and {len(result.outputs) - _LISTED_OUTPUTS} more outputs (--json lists them all)"
@@ -348,6 +374,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         allow_outside=args.allow_outside,
         jobs=args.jobs,
         progress=True,  # shown only on a terminal, and only for long hashing
+        remote=args.remote_outputs,
+        dask=args.dask,
     )
     reports = [api.verify(nb, options) for nb in notebooks]
     single = len(args.notebooks) == 1 and not Path(args.notebooks[0]).is_dir()
@@ -550,7 +578,12 @@ def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
     from .walking import escape_name
 
     results, notes = digest(
-        args.paths, exclude=args.exclude, follow_symlinks=args.follow_symlinks, jobs=args.jobs, progress=True
+        args.paths,
+        exclude=args.exclude,
+        follow_symlinks=args.follow_symlinks,
+        jobs=args.jobs,
+        progress=True,
+        dask=getattr(args, "dask", None),
     )
     if notes:
         from .render import escape_terminal

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -30,8 +30,10 @@ class SignOptions:
     """What a signing act covers and where its signature goes.
 
     ``outputs`` are files, folders (recursive) and glob patterns relative to ``base`` (default: the
-    current directory); ``displayed_files`` adds the local files the notebook displays (markdown
-    images, HTML ``src``...); ``tracked`` adds the outputs declared in the notebook with ``%sigstore track``
+    current directory), and URLs (``s3://bucket/key``, prefixes ending in ``/``, URL patterns; see
+    docs/object-storage.md), hashed where they live (on the Dask cluster at ``dask`` if given);
+    ``displayed_files`` adds the local files the notebook displays (markdown images, HTML
+    ``src``...); ``tracked`` adds the outputs declared in the notebook with ``%sigstore track``
     and ``track`` adds notebook-relative names to that declaration. Earlier signatures by other
     signers are kept (as history when they no longer cover the notebook); ``replace`` drops every
     earlier signature. ``countersign`` (another signer) and ``upgrade`` (re-signing with the current
@@ -55,6 +57,10 @@ class SignOptions:
     instance: Instance | None = None
     jobs: int | None = None
     progress: bool = False
+    dask: str | None = None
+
+
+RemoteChecks = Literal["trusted", "always", "never"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,10 @@ class VerifyOptions:
     server passes its root). ``bundles`` replace the signatures stored with the notebook; ``keys`` are
     public keys that
     local-key signatures may verify with (besides those the policy names); ``jobs`` and ``progress``
-    control how outputs are re-hashed.
+    control how outputs are re-hashed. ``remote`` says when the URLs of remote outputs are read:
+    ``trusted`` (only for signatures the policy trusts: a stranger's signature cannot make you fetch
+    URLs with your credentials), ``always``, or ``never`` (they are reported ``not-checked``);
+    ``dask`` is a Dask scheduler address to hash them on.
     """
 
     policy: TrustPolicy | None = None
@@ -76,6 +85,8 @@ class VerifyOptions:
     keys: tuple[EllipticCurvePublicKey, ...] = ()
     jobs: int | None = None
     progress: bool = False
+    remote: RemoteChecks = "trusted"
+    dask: str | None = None
 
 
 @dataclass(frozen=True)

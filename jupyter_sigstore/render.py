@@ -60,14 +60,29 @@ def cell_line(cell: CellReport) -> str:
 
 
 def output_line(out: OutputReport) -> str:
-    """e.g. ``output results.csv: modified (sha256 was ab12…, now 9f3c…)``."""
+    """e.g. ``output results.csv: modified (sha256 was ab12…, now 9f3c…)``; for a remote output whose
+    object changed, also whether the signed version still exists."""
     if out.status == "modified" and out.expected_sha256 and out.actual_sha256:
-        return (
+        line = (
             f"output {out.path}: modified (sha256 was {short_digest(out.expected_sha256)}, "
             f"now {short_digest(out.actual_sha256)})"
         )
-    detail = f" ({out.error})" if out.error else ""
-    return f"output {out.path}: {out.status}{detail}"
+    elif out.status == "not-checked":
+        line = f"output {out.path}: {out.error or 'not checked'}"
+    else:
+        detail = f" ({out.error})" if out.error else ""
+        line = f"output {out.path}: {out.status}{detail}"
+    return line + signed_version_note(out)
+
+
+def signed_version_note(out: OutputReport) -> str:
+    """``; the signed version still exists as version X`` (or that it no longer does), for a remote
+    output that changed or went missing; empty otherwise."""
+    if out.version_id is None or out.signed_version_exists is None:
+        return ""
+    if out.signed_version_exists:
+        return f"; the signed version still exists as version {out.version_id}"
+    return f"; the signed version {out.version_id} no longer exists with the signed bytes"
 
 
 _SHOWN = {

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 Status = Literal["verified", "untrusted-signer", "modified", "invalid", "unsigned"]
 CellStatus = Literal["ok", "modified", "added", "removed"]
-OutputStatus = Literal["ok", "modified", "missing", "added"]
+OutputStatus = Literal["ok", "modified", "missing", "added", "not-checked"]
 
 REPORT_VERSION = 2
 
@@ -92,13 +92,22 @@ class CellReport:
 
 @dataclass(frozen=True)
 class OutputReport:
-    """A signed data output and whether its bytes still match."""
+    """A signed data output and whether its bytes still match.
+
+    A remote output (``remote``: ``path`` is its URL) may be ``not-checked`` (its URL was not
+    fetched: ``error`` says why); ``version_id`` is the store's version the signature names, and
+    when the current object changed or went, ``signed_version_exists`` says whether that version
+    still holds the signed bytes (None: not known, e.g. the store keeps no versions).
+    """
 
     path: str
     status: OutputStatus
     expected_sha256: str | None
     actual_sha256: str | None
     error: str | None = None
+    remote: bool = False
+    version_id: str | None = None
+    signed_version_exists: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import rfc8785
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
     from .instance import Instance
     from .outputs import OutputRules
+    from .remote.listing import RemoteRules
+    from .remote.objects import RemoteDigest
     from .statement import Provenance
 
 
@@ -161,6 +163,18 @@ class SignResult:
         """How many signatures the notebook holds now."""
         return self.kept + 1
 
+    def outputs_json(self) -> list[dict[str, Any]]:
+        """The signed outputs as JSON: path (a URL for a remote one), sha256, size, and for remote
+        outputs the version id and ETag signed (when the store gave them)."""
+        entries = []
+        for out in self.outputs:
+            entry: dict[str, Any] = {"path": out.path, "sha256": out.sha256, "size": out.size}
+            for key in ("version_id", "etag"):
+                if getattr(out, key, None) is not None:
+                    entry[key] = getattr(out, key)
+            entries.append(entry)
+        return entries
+
 
 def sign_notebook(
     target: Path | LoadedNotebook | NotebookModel, signer: StatementSigner, options: SignOptions
@@ -194,12 +208,25 @@ def sign_notebook(
                 "signature covers; drop --output"
             )
         reference = _reference(stored, path, signer, options)
-        hashed, rules, notes = list(reference.outputs), reference.output_rules, list[str]()
+        chosen = _Chosen(
+            list(reference.outputs),
+            reference.output_rules,
+            list(reference.remote_outputs),
+            reference.remote_rules,
+            [],
+        )
     else:
-        hashed, rules, notes = _hash_outputs(nb, path, options)
-    notes = [*form_notes, *notes]
+        chosen = _hash_outputs(nb, path, options)
+    chosen = chosen._replace(notes=[*form_notes, *chosen.notes])
     keep, dropped = _earlier_signatures(nb, signer, options)
-    statement = build_statement(path.name, digest, hashed, output_rules=rules)
+    statement = build_statement(
+        path.name,
+        digest,
+        chosen.local,
+        output_rules=chosen.rules,
+        remote_outputs=chosen.remote,
+        remote_rules=chosen.remote_rules,
+    )
     bundle_json = signer.sign_statement(statement)
     plan = plan_signature(nb, path, bundle_json, options.placement, keep, dropped)
     block = plan.block
@@ -211,7 +238,7 @@ def sign_notebook(
         notebook=path,
         notebook_digest=digest.digest,
         profile=digest.profile,
-        outputs=tuple(hashed),
+        outputs=(*chosen.local, *chosen.remote),
         bundle_json=bundle_json,
         block=block,
         identity=signer.identity,
@@ -221,14 +248,25 @@ def sign_notebook(
         sidecar=plan.sidecar,
         kept=plan.kept,
         dropped=plan.dropped,
-        notes=tuple(notes),
+        notes=tuple(chosen.notes),
     )
 
 
-def _hash_outputs(
-    nb: dict[str, Any], path: Path, options: SignOptions
-) -> tuple[list[OutputDigest], OutputRules | None, list[str]]:
-    specs = list(options.outputs)
+class _Chosen(NamedTuple):
+    """What a signature covers besides the notebook: local outputs and rules, remote ones, notes."""
+
+    local: list[OutputDigest]
+    rules: OutputRules | None
+    remote: list[RemoteDigest]
+    remote_rules: RemoteRules | None
+    notes: list[str]
+
+
+def _hash_outputs(nb: dict[str, Any], path: Path, options: SignOptions) -> _Chosen:
+    from .remote.urls import is_url
+
+    urls = [spec for spec in options.outputs if is_url(spec)]
+    specs = [spec for spec in options.outputs if not is_url(spec)]
     notes: list[str] = []
     if options.displayed_files:
         shown = _displayed(nb, path)
@@ -240,7 +278,11 @@ def _hash_outputs(
     if options.tracked:
         # tracked outputs are relative to the notebook's folder
         folder = path.resolve().parent
-        specs += [str(folder / name) for name in tracked_outputs(nb) if str(folder / name) not in specs]
+        for name in tracked_outputs(nb):
+            if is_url(name):
+                urls += [name] if name not in urls else []
+            elif str(folder / name) not in specs:
+                specs.append(str(folder / name))
     selection = select_outputs(
         path,
         specs,
@@ -253,8 +295,17 @@ def _hash_outputs(
         allow_outside=options.allow_outside,
         base=options.base,
     )
+    remote: list[RemoteDigest] = []
+    remote_rules: RemoteRules | None = None
+    if urls:  # listed and hashed first: a store that refuses costs no local hashing
+        from .remote.checking import sign_remote
+
+        signed = sign_remote(
+            urls, exclude=options.exclude, jobs=options.jobs, dask=options.dask, progress=options.progress
+        )
+        remote, remote_rules, notes = signed.digests, signed.rules, [*notes, *signed.notes]
     hashed = hash_outputs(selection.files, jobs=options.jobs, progress=options.progress)
-    return hashed, selection.rules, [*notes, *selection.notes]
+    return _Chosen(hashed, selection.rules, remote, remote_rules, [*notes, *selection.notes])
 
 
 def _displayed(nb: dict[str, Any], path: Path) -> list[str]:
@@ -361,7 +412,14 @@ def _reference(nb: dict[str, Any], path: Path, signer: StatementSigner, options:
         nb,
         path,
         stored,
-        VerifyOptions(instance=instance, allow_outside=options.allow_outside, keys=options.earlier_keys),
+        VerifyOptions(
+            instance=instance,
+            allow_outside=options.allow_outside,
+            keys=options.earlier_keys,
+            remote="always",  # whoever countersigns or upgrades vouches for the remote outputs too
+            jobs=options.jobs,
+            dask=options.dask,
+        ),
     )
     if report.status == "unsigned":
         raise UsageError(f"{path} has no signature to {act}; sign it first")

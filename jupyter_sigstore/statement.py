@@ -8,13 +8,18 @@ per-cell digests, so a verifier can say which cell changed. See ``docs/metadata-
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .canonical import PROFILE_V2, PROFILES, NotebookDigest, combine_digests
 from .errors import BundleError
 from .outputs import OutputDigest, OutputRules, check_relative_path
+
+if TYPE_CHECKING:
+    from .remote.listing import RemoteRules
+    from .remote.objects import RemoteDigest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://jupyter-sigstore.dev/notebook-provenance/v1"
@@ -46,6 +51,10 @@ class Provenance:
     """Directory/pattern specs and exclude rules the outputs were chosen with (None: files only)."""
     widgets_digest: str | None = None
     """The digest of the widget state (profile v2)."""
+    remote_outputs: tuple[RemoteDigest, ...] = ()
+    """Outputs named by URL (object storage), with the version id and ETag signed."""
+    remote_rules: RemoteRules | None = None
+    """Prefix/pattern URL specs and exclude rules the remote outputs were chosen with."""
 
 
 def build_statement(
@@ -54,14 +63,18 @@ def build_statement(
     outputs: list[OutputDigest],
     environment: dict[str, Any] | None = None,
     output_rules: OutputRules | None = None,
+    remote_outputs: Sequence[RemoteDigest] = (),
+    remote_rules: RemoteRules | None = None,
 ) -> dict[str, Any]:
     """Build the in-toto Statement v1 (as a JSON dict) for one signing act.
 
     ``output_rules`` records the directories/patterns and exclude rules the outputs came from, so
-    verification can name files added to a signed directory since.
+    verification can name files added to a signed directory since; ``remote_outputs`` and
+    ``remote_rules`` do the same for outputs named by URL (each a subject named by its URL).
     """
     subjects: list[dict[str, Any]] = [{"name": notebook_name, "digest": {"sha256": digest.digest}}]
     subjects += [{"name": o.path, "digest": {"sha256": o.sha256}} for o in outputs]
+    subjects += [{"name": o.url, "digest": {"sha256": o.sha256}} for o in remote_outputs]
     predicate: dict[str, Any] = {
         "profile": digest.profile,
         "notebook": {
@@ -73,11 +86,14 @@ def build_statement(
         "cells": [
             {"cellType": c.cell_type, "digest": {"sha256": c.digest}, "id": c.cell_id} for c in digest.cells
         ],
-        "outputs": [{"path": o.path, "digest": {"sha256": o.sha256}, "size": o.size} for o in outputs],
+        "outputs": [{"path": o.path, "digest": {"sha256": o.sha256}, "size": o.size} for o in outputs]
+        + [o.to_json() for o in remote_outputs],
         "generator": {"name": "jupyter-sigstore", "version": __version__},
     }
     if output_rules is not None and output_rules.include:
         predicate["outputRules"] = output_rules.to_json()
+    if remote_rules is not None and remote_rules.include:
+        predicate["remoteOutputRules"] = remote_rules.to_json()
     if environment:
         predicate["environment"] = environment
     return {
@@ -182,9 +198,13 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
         )
 
     outputs = []
+    remote: list[RemoteDigest] = []
     seen: set[str] = set()
     for n, out in enumerate(_list(predicate.get("outputs", []), "predicate.outputs")):
         out = _dict(out, f"predicate.outputs[{n}]")
+        if "url" in out:
+            remote.append(_remote_output(out, seen))
+            continue
         path = check_relative_path(out.get("path"), allow_parent=allow_parent)  # type: ignore[arg-type]
         if path in seen:
             raise BundleError(f"signed statement lists output {path!r} twice")
@@ -198,7 +218,7 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
     for n, subject in enumerate(_list(statement.get("subject"), "subject")):
         subject = _dict(subject, f"subject[{n}]")
         subjects[subject.get("name")] = _digest(subject.get("digest"), f"subject[{n}]")
-    expected = {name: nb_digest, **{o.path: o.sha256 for o in outputs}}
+    expected = {name: nb_digest, **{o.path: o.sha256 for o in outputs}, **{o.url: o.sha256 for o in remote}}
     if subjects != expected:
         raise BundleError("signed statement is inconsistent: its subjects differ from its predicate")
 
@@ -207,6 +227,48 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
         if "outputRules" in predicate
         else None
     )
+    remote_rules = None
+    if "remoteOutputRules" in predicate:
+        from .remote.listing import RemoteRules
+
+        remote_rules = RemoteRules.from_json(predicate["remoteOutputRules"])
     return Provenance(
-        name, nb_digest, meta_digest, profile, tuple(cells), tuple(outputs), predicate, rules, widgets_digest
+        name,
+        nb_digest,
+        meta_digest,
+        profile,
+        tuple(cells),
+        tuple(outputs),
+        predicate,
+        rules,
+        widgets_digest,
+        tuple(remote),
+        remote_rules,
     )
+
+
+def _remote_output(out: dict[str, Any], seen: set[str]) -> RemoteDigest:
+    """Validate a predicate output entry that names an object by URL."""
+    from .errors import UsageError
+    from .remote.objects import RemoteDigest
+    from .remote.urls import check_url
+
+    url = out.get("url")
+    if "path" in out:
+        raise BundleError("signed statement: an output names both a path and a URL")
+    try:
+        check_url(url)  # type: ignore[arg-type]
+    except UsageError as exc:
+        raise BundleError(f"signed statement: {exc}") from None
+    assert isinstance(url, str)
+    if url in seen:
+        raise BundleError(f"signed statement lists output {url!r} twice")
+    seen.add(url)
+    size = out.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise BundleError(f"signed statement: output {url!r} has no valid size")
+    version, etag = out.get("versionId"), out.get("etag")
+    for value, what in ((version, "versionId"), (etag, "etag")):
+        if value is not None and (not isinstance(value, str) or not value or len(value) > 1024):
+            raise BundleError(f"signed statement: output {url!r} has a malformed {what}")
+    return RemoteDigest(url, _digest(out.get("digest"), f"output {url!r}"), size, version, etag)

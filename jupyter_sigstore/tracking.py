@@ -1,5 +1,6 @@
 """Tracked data outputs: the files ``%sigstore track`` declares, kept with the notebook in
-``metadata.sigstore.tracked`` (notebook-relative POSIX paths) and picked up by later signing."""
+``metadata.sigstore.tracked`` (notebook-relative POSIX paths, or URLs for outputs on object storage)
+and picked up by later signing."""
 
 from __future__ import annotations
 
@@ -19,16 +20,33 @@ def normalise(notebook: Path, specs: list[str], *, base: Path | None = None) -> 
     files added to it later); each must exist, or match, inside the notebook's folder."""
     if not specs:
         raise UsageError("name at least one file")
-    resolve_outputs(notebook, specs, base=base or Path.cwd())  # every spec exists/matches, inside the folder
+    from .remote.urls import is_url
+
+    urls = [spec for spec in specs if is_url(spec)]
+    if urls:  # each names an object, a prefix or a pattern that exists now (read with your credentials)
+        from .remote.listing import resolve_spec
+        from .remote.urls import FileSystems
+
+        fss = FileSystems()
+        for url in urls:
+            resolve_spec(fss, url)
+    local = [spec for spec in specs if not is_url(spec)]
+    resolve_outputs(notebook, local, base=base or Path.cwd())  # every spec exists/matches, inside the folder
     return names_of(notebook, specs, base=base)
 
 
 def names_of(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
-    """The notebook-relative names of output specs given relative to ``base`` (not checked)."""
+    """The notebook-relative names of output specs given relative to ``base`` (not checked); URLs
+    stay as they are."""
+    from .remote.urls import is_url
+
     base = base or Path.cwd()
     root = notebook.resolve().parent
     names = []
     for spec in specs:
+        if is_url(spec):
+            names.append(spec)
+            continue
         prefix, wildcards = split_glob(spec)
         rel = Path(os.path.relpath(os.path.normpath(base.resolve() / prefix), root)).as_posix()
         names.append("/".join(([] if rel == "." else [rel]) + wildcards) or ".")
@@ -50,10 +68,15 @@ def remove(current: list[str], names: list[str]) -> list[str]:
 
 def forget_names(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
     """Names for ``untrack``: like :func:`normalise` but the files may be gone already."""
+    from .remote.urls import is_url
+
     base = base or Path.cwd()
     root = notebook.resolve().parent
     names = []
     for spec in specs:
+        if is_url(spec):
+            names.append(spec)
+            continue
         rel = os.path.relpath(os.path.normpath(base.resolve() / spec), root)
         names.append(Path(rel).as_posix())
     return names

@@ -266,11 +266,20 @@ def judge(
         )
 
     checked: dict[tuple[Any, ...], list[OutputReport]] = {}
+    remote_warnings: list[str] = []
 
-    def outputs_of(provenance: Provenance) -> list[OutputReport]:
-        key = (provenance.outputs, provenance.output_rules)
+    def outputs_of(sig: VerifiedSignature) -> list[OutputReport]:
+        provenance = sig.provenance
+        fetch = _reads_urls(sig, options, policy)
+        key = (
+            provenance.outputs,
+            provenance.output_rules,
+            provenance.remote_outputs,
+            provenance.remote_rules,
+            fetch,
+        )
         if key not in checked:
-            checked[key] = check_outputs(
+            reports = check_outputs(
                 path,
                 provenance.outputs,
                 allow_outside=options.allow_outside,
@@ -278,6 +287,7 @@ def judge(
                 jobs=options.jobs,
                 progress=options.progress,
             )
+            checked[key] = reports + _remote_reports(provenance, fetch, options, remote_warnings)
         return checked[key]
 
     def covers(sig: VerifiedSignature) -> bool:
@@ -285,14 +295,15 @@ def judge(
         return (
             now is not None
             and sig.provenance.notebook_digest == now.digest
-            and all(o.status == "ok" for o in outputs_of(sig.provenance))
+            and all(o.status in ("ok", "not-checked") for o in outputs_of(sig))
         )
 
     covering = [s for s in valid if covers(s)]
-    reference = (covering or valid)[-1].provenance
+    reference_sig = (covering or valid)[-1]
+    reference = reference_sig.provenance
     now = current(reference.profile) or latest
     cells = diff_cells(reference, now) if now.profile == reference.profile else []
-    outputs = _merged_outputs([outputs_of(s.provenance) for s in covering] or [outputs_of(reference)])
+    outputs = _merged_outputs([outputs_of(s) for s in covering] or [outputs_of(reference_sig)])
     changes = []
     if reference.metadata_digest != now.metadata_digest:
         changes.append("notebook metadata changed since signing")
@@ -319,7 +330,16 @@ def judge(
     elif not covering:
         status, summary = "modified", _modified_summary(cells, outputs, changes)
     else:
-        status, summary, missing = _trust_verdict(covering, len(valid) - len(covering), len(outputs), policy)
+        checked_outputs = sum(o.status != "not-checked" for o in outputs)
+        status, summary, missing = _trust_verdict(
+            covering, len(valid) - len(covering), checked_outputs, policy
+        )
+    unchecked = [o for o in outputs if o.status == "not-checked"]
+    if unchecked:
+        if status in ("verified", "untrusted-signer"):
+            summary += f"; {_plural(len(unchecked), 'remote output')} not checked"
+        warnings.append(f"{_plural(len(unchecked), 'remote output')} {unchecked[0].error}")
+    warnings += remote_warnings
     displayed, limits = _displayed(nb, path, options.root, outputs)
     shown_unsigned = [d for d in displayed if d.status in ("unsigned", "outside")]
     if shown_unsigned and status in ("verified", "untrusted-signer"):
@@ -373,6 +393,48 @@ def _is_sidecar(source: str, path: Path) -> bool:
     from .provenance import provenance_sidecar
 
     return source == provenance_sidecar(path).name
+
+
+_NOT_READ_ON_OPEN = (
+    "not checked on open: the server does not read the URLs a notebook names; check them with "
+    "`jupyter-sigstore verify` or the sidebar's 'Check remote outputs'"
+)
+_NOT_READ_UNTRUSTED = (
+    "not checked: the signature is not by a signer the trust policy trusts, and URLs named by someone "
+    "you do not trust are not read with your credentials"
+)
+
+
+def _reads_urls(sig: VerifiedSignature, options: VerifyOptions, policy: TrustPolicy | None) -> bool:
+    """Whether this signature's remote outputs are read: never on open, and by default only for a
+    signer the policy trusts (reading a stranger's URLs would send your credentials' requests to
+    a store of their choosing)."""
+    if options.remote == "always":
+        return True
+    if options.remote == "never" or policy is None or not _counts(sig, policy):
+        return False
+    return bool(policy.matching_names(sig.signer))
+
+
+def _remote_reports(
+    provenance: Provenance, fetch: bool, options: VerifyOptions, warnings: list[str]
+) -> list[OutputReport]:
+    if not provenance.remote_outputs and provenance.remote_rules is None:
+        return []
+    from .remote.checking import check_remote, not_checked
+
+    if not fetch:
+        reason = _NOT_READ_ON_OPEN if options.remote == "never" else _NOT_READ_UNTRUSTED
+        return not_checked(provenance.remote_outputs, reason)
+    reports, found = check_remote(
+        provenance.remote_outputs,
+        provenance.remote_rules,
+        jobs=options.jobs,
+        dask=options.dask,
+        progress=options.progress,
+    )
+    warnings += [w for w in found if w not in warnings]
+    return reports
 
 
 def _signature_report(
@@ -431,7 +493,8 @@ def _displayed(
 
     found = displayed_files(nb, path, root)
     folder = Path(os.path.realpath(path.parent))
-    signed = {os.path.realpath(folder / out.path): out for out in outputs}
+    signed = {os.path.realpath(folder / out.path): out for out in outputs if not out.remote}
+    signed_urls = {out.path: out for out in outputs if out.remote}
     reports: dict[tuple[int, str], DisplayedFileReport] = {}
     for ref in found.references:
         status: Literal["signed", "modified", "unsigned", "remote", "outside"]
@@ -442,7 +505,11 @@ def _displayed(
             out = signed.get(str(real))
             status = "unsigned" if out is None else "signed" if out.status == "ok" else "modified"
         elif ref.kind is Kind.REMOTE:
-            status = "remote"
+            out = signed_urls.get(ref.target)
+            if out is None or out.status == "not-checked":
+                status = "remote"
+            else:
+                status = "signed" if out.status == "ok" else "modified"
         elif ref.kind is Kind.OUTSIDE:
             status = "outside"
         else:

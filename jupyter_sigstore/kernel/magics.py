@@ -623,11 +623,13 @@ def _literal(text: Any) -> Any:
 
 
 def _check_exist(notebook: Path, names: list[str]) -> None:
-    """Every named output (not pattern) must exist now, before anything is sent or signed."""
+    """Every named local output (not pattern) must exist now, before anything is sent or signed (URLs
+    are read when signing)."""
+    from ..remote.urls import is_url
     from ..walking import has_wildcard
 
     for name in names:
-        if not has_wildcard(name) and not os.path.lexists(notebook.parent / name):
+        if not has_wildcard(name) and not is_url(name) and not os.path.lexists(notebook.parent / name):
             raise UsageError(f"output {name} does not exist; nothing was signed")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from traitlets import Bool, CaselessStrEnum, Dict, Int, Unicode
 from traitlets.config import Configurable
@@ -73,11 +73,33 @@ class Sigstore(Configurable):
         help="Notebooks larger than this are not verified (the badge says so); 0 means no limit.",
     ).tag(config=True)
 
+    remote_outputs = CaselessStrEnum(
+        ["never", "on-request", "on-open"],
+        default_value="on-request",
+        help="When the server reads signed outputs named by URL (s3://, gs://, https://...) with its own "
+        "credentials: 'on-request' (default: only when the user asks, e.g. the sidebar's 'Check remote "
+        "outputs'; opening a notebook never fetches a URL it names), 'on-open' (also when a notebook is "
+        "verified on open), or 'never'. Even when allowed, only the URLs of signatures the trust policy "
+        "trusts are read.",
+    ).tag(config=True)
+
+    dask_scheduler = Unicode(
+        "",
+        help="A Dask scheduler address (e.g. tcp://scheduler:8786) to hash remote outputs on, when they "
+        "are checked; empty: hash them in the server process.",
+    ).tag(config=True)
+
     oidc_client_id = Unicode(
         "sigstore",
         help="OAuth client id of the sign-in flows, and the audience every token signed in here must name "
         "(Fulcio accepts the client id it was configured with for the issuer; 'sigstore' for public good).",
     ).tag(config=True)
+
+    def remote_checks(self, requested: bool) -> Literal["trusted", "never"]:
+        """Whether a verification reads remote outputs (for trusted signers) or reports them unchecked."""
+        if self.remote_outputs == "on-open" or (requested and self.remote_outputs == "on-request"):
+            return "trusted"
+        return "never"
 
     def select_instance(self, override: str | None = None) -> Instance:
         """The Instance these settings name; a user may pick ``production`` or ``staging`` instead."""

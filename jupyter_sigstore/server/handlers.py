@@ -117,7 +117,12 @@ def _policy_json(effective: dict[str, Any]) -> dict[str, Any]:
 
 
 class VerifyHandler(_Base):
-    """GET ?path=<contents path>: verify the notebook as saved on disk."""
+    """GET ?path=<contents path>[&remote=1]: verify the notebook as saved on disk.
+
+    Outputs named by URL are not read (reported ``not-checked``) unless the request asks with
+    ``remote=1`` (the user's "Check remote outputs") and ``c.Sigstore.remote_outputs`` allows it, or
+    the administrator set it to ``on-open``; even then only for signatures the policy trusts.
+    """
 
     @tornado.web.authenticated
     @authorized
@@ -143,7 +148,16 @@ class VerifyHandler(_Base):
         try:
             instance = self.sigstore.select_instance(self.get_query_argument("instance", None))
             root = contents_root(self.contents_manager)
-            report = await asyncio.to_thread(_verify, real, effective["policy"], instance, root)
+            remote = self.sigstore.remote_checks(self.get_query_argument("remote", "") in ("1", "true"))
+            report = await asyncio.to_thread(
+                _verify,
+                real,
+                effective["policy"],
+                instance,
+                root,
+                remote,
+                self.sigstore.dask_scheduler or None,
+            )
         except (NotebookError, TrustConfigError) as exc:
             result["error"] = _relative(str(exc), contents_root(self.contents_manager))
         except SigstoreNotebookError as exc:
@@ -155,10 +169,13 @@ class VerifyHandler(_Base):
         self.finish(json.dumps(result))
 
 
-def _verify(path: Path, policy: TrustPolicy | None, instance: Any, root: Path) -> Any:
+def _verify(
+    path: Path, policy: TrustPolicy | None, instance: Any, root: Path, remote: Any, dask: str | None
+) -> Any:
     from .. import api
 
-    return api.verify(path, api.VerifyOptions(policy=policy, instance=instance, root=root))
+    options = api.VerifyOptions(policy=policy, instance=instance, root=root, remote=remote, dask=dask)
+    return api.verify(path, options)
 
 
 def _relative(message: str, root: Path) -> str:
@@ -255,10 +272,15 @@ class SignHandler(_Base):
             self.fail(400, "give 'content', the notebook as the editor has it (a JSON object)")
             return
         if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
-            self.fail(400, "'outputs' must be a list of contents paths")
+            self.fail(400, "'outputs' must be a list of contents paths or URLs")
+            return
+        from ..remote.urls import is_url
+
+        if any(is_url(o) for o in outputs) and self.sigstore.remote_outputs == "never":
+            self.fail(403, "outputs named by URL are not read by this server (c.Sigstore.remote_outputs)")
             return
         real = resolve_api_path(self.contents_manager, api_path, must_exist=False)
-        output_files = [resolve_api_path(self.contents_manager, o) for o in outputs]
+        output_files = [o if is_url(o) else resolve_api_path(self.contents_manager, o) for o in outputs]
         try:
             content = check_nbformat(content)
         except NotebookError as exc:
@@ -280,6 +302,7 @@ class SignHandler(_Base):
                 instance,
                 bool(body.get("countersign")),
                 bool(body.get("replace")),
+                self.sigstore.dask_scheduler or None,
             )
         except IdentityError as exc:
             self.fail(401, str(exc))
@@ -294,11 +317,12 @@ class SignHandler(_Base):
 def _sign(
     content: dict[str, Any],
     path: Path,
-    outputs: list[Path],
+    outputs: list[Path | str],
     token: Any,
     instance: Any,
     countersign: bool,
     replace: bool,
+    dask: str | None,
 ) -> dict[str, Any]:
     from .. import api
 
@@ -311,13 +335,14 @@ def _sign(
             countersign=countersign,
             replace=replace,
             instance=instance,
+            dask=dask,
         ),
     )
     return {
         "identity": result.identity,
         "sigstore": result.block,
         "notebook_digest": result.notebook_digest,
-        "outputs": [{"path": o.path, "sha256": o.sha256, "size": o.size} for o in result.outputs],
+        "outputs": result.outputs_json(),
         "log_index": result.log_index,
         "kept": result.kept,
         "replaced": list(result.dropped),

