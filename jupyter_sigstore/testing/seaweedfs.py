@@ -196,6 +196,13 @@ class SeaweedFS:
             if port is not None:
                 Path(f"/tmp/seaweedfs-{kind}-grpc-{port}.sock").unlink(missing_ok=True)
 
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL), as a machine or network failure would take it away."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
     def __enter__(self) -> SeaweedFS:
         return self.start()
 
