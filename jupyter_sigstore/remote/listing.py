@@ -36,6 +36,7 @@ from .objects import RemoteDigest, RemoteObject, etag_of, version_of
 from .urls import (
     FileSystems,
     ObjectChangedError,
+    ObjectMissingError,
     check_url,
     object_error,
     path_of,
@@ -161,7 +162,7 @@ def resolve_spec(fss: FileSystems, url: str) -> tuple[RemoteSpec, RemoteObject |
 def _missing(fss: FileSystems, url: str, exc: BaseException) -> OutputError:
     """``url`` is not there: say whether its bucket (or container) is missing, or only the object."""
     error = object_error(url, exc)
-    if "bucket" in str(error) or single_file_only(url):
+    if not isinstance(error, ObjectMissingError) or single_file_only(url):
         return error
     protocol = protocol_of(url)
     bucket = url[len(protocol) + 3 :].split("/", 1)[0]

@@ -219,6 +219,9 @@ def describe(exc: BaseException) -> str:
     return line[:300]
 
 
+_STORE_MISSING = re.compile(r"\b(bucket|container)\b.*\b(not exist|not found)", re.IGNORECASE)
+
+
 def object_error(url: str, exc: BaseException, *, while_hashing: bool = False) -> OutputError:
     """The one-line error for an object (or prefix) that could not be listed or read."""
     if isinstance(exc, OutputError):
@@ -236,7 +239,7 @@ def object_error(url: str, exc: BaseException, *, while_hashing: bool = False) -
         )
     if isinstance(exc, FileNotFoundError):
         text = describe(exc)
-        if "bucket" in text.lower() or "container" in text.lower():
+        if _STORE_MISSING.search(text):  # "The specified bucket does not exist" and the like
             return OutputError(f"output {shown}: {text[0].lower() + text[1:]}")
         if while_hashing:
             return ObjectChangedError(
