@@ -3,7 +3,7 @@
 #
 # What CI runs (.ci/run). Installs what the checks and tests need (Debian's Chromium if missing, .venv
 # with the test and dev extras, a Node.js for the lab build if the machine has none new enough, the
-# node modules of labextension/ and tests/js), then runs, stopping at the first failure:
+# node modules of labextension/, tests/js and tests/emulators), then runs, stopping at the first failure:
 #   ruff check, ruff format --check, mypy (strict), eslint + prettier and jest (labextension/),
 #   then pytest in three lanes: fast (-m "not slow and not browser"), slow (-m slow), browser (-m browser),
 # and prints each step's wall time.
@@ -84,6 +84,9 @@ install_package() {
   [ -d labextension/node_modules ] || (cd labextension && jlpm install)
   # sigstore-js, for the interoperability test
   [ -d tests/js/node_modules ] || (cd tests/js && npm ci --silent --no-audit --no-fund)
+  # Azurite, the Azure Blob Storage emulator, for the az:// output tests
+  [ -x tests/emulators/node_modules/.bin/azurite-blob ] ||
+    (cd tests/emulators && npm ci --silent --no-audit --no-fund --ignore-scripts)
 }
 
 # lane NAME MARK_EXPRESSION: one pytest run; "no tests selected" (exit 5) is not a failure
