@@ -164,7 +164,7 @@ def digest(
     patterns), as signing would see them: ``(file, hash or error)`` in order, and notes about what
     was left out. ``progress`` shows a progress bar on a terminal; ``dask`` (a scheduler address)
     hashes remote objects on that Dask cluster."""
-    from .remote.urls import is_url
+    from .remote.scheme import is_url
 
     if any(is_url(p) for p in paths):
         out: list[tuple[OutputFile, FileHash | Exception]] = []

@@ -583,7 +583,7 @@ def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
         follow_symlinks=args.follow_symlinks,
         jobs=args.jobs,
         progress=True,
-        dask=getattr(args, "dask", None),
+        dask=args.dask,
     )
     if notes:
         from .render import escape_terminal
@@ -644,7 +644,9 @@ def _plain_digest_args(argv: Sequence[str]) -> SimpleNamespace | None:
         return None
     from types import SimpleNamespace
 
-    return SimpleNamespace(command="digest", paths=paths, exclude=exclude, follow_symlinks=follow, jobs=jobs)
+    return SimpleNamespace(
+        command="digest", paths=paths, exclude=exclude, follow_symlinks=follow, jobs=jobs, dask=None
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -263,7 +263,7 @@ class _Chosen(NamedTuple):
 
 
 def _hash_outputs(nb: dict[str, Any], path: Path, options: SignOptions) -> _Chosen:
-    from .remote.urls import is_url
+    from .remote.scheme import is_url
 
     urls = [spec for spec in options.outputs if is_url(spec)]
     specs = [spec for spec in options.outputs if not is_url(spec)]

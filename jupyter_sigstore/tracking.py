@@ -20,7 +20,7 @@ def normalise(notebook: Path, specs: list[str], *, base: Path | None = None) -> 
     files added to it later); each must exist, or match, inside the notebook's folder."""
     if not specs:
         raise UsageError("name at least one file")
-    from .remote.urls import is_url
+    from .remote.scheme import is_url
 
     urls = [spec for spec in specs if is_url(spec)]
     if urls:  # each names an object, a prefix or a pattern that exists now (read with your credentials)
@@ -38,7 +38,7 @@ def normalise(notebook: Path, specs: list[str], *, base: Path | None = None) -> 
 def names_of(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
     """The notebook-relative names of output specs given relative to ``base`` (not checked); URLs
     stay as they are."""
-    from .remote.urls import is_url
+    from .remote.scheme import is_url
 
     base = base or Path.cwd()
     root = notebook.resolve().parent
@@ -68,7 +68,7 @@ def remove(current: list[str], names: list[str]) -> list[str]:
 
 def forget_names(notebook: Path, specs: list[str], *, base: Path | None = None) -> list[str]:
     """Names for ``untrack``: like :func:`normalise` but the files may be gone already."""
-    from .remote.urls import is_url
+    from .remote.scheme import is_url
 
     base = base or Path.cwd()
     root = notebook.resolve().parent

@@ -625,7 +625,7 @@ def _literal(text: Any) -> Any:
 def _check_exist(notebook: Path, names: list[str]) -> None:
     """Every named local output (not pattern) must exist now, before anything is sent or signed (URLs
     are read when signing)."""
-    from ..remote.urls import is_url
+    from ..remote.scheme import is_url
     from ..walking import has_wildcard
 
     for name in names:

@@ -18,13 +18,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OutputError, UsageError
+from .scheme import is_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 MAX_URL_LENGTH = 2048
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*)://")
-_CHAINED = re.compile(r"[a-z][a-z0-9+.-]*::")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REFUSED = frozenset(
     {
@@ -62,12 +62,6 @@ _EXTRAS = {
     "http": ("aiohttp", "http"),
     "https": ("aiohttp", "http"),
 }
-
-
-def is_url(spec: str) -> bool:
-    """True if an output spec is a URL (``PROTOCOL://...``, or fsspec's chained ``PROTOCOL::URL``)
-    rather than a local path."""
-    return _SCHEME.match(spec) is not None or _CHAINED.match(spec) is not None
 
 
 def protocol_of(url: str) -> str:

@@ -274,7 +274,7 @@ class SignHandler(_Base):
         if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
             self.fail(400, "'outputs' must be a list of contents paths or URLs")
             return
-        from ..remote.urls import is_url
+        from ..remote.scheme import is_url
 
         if any(is_url(o) for o in outputs) and self.sigstore.remote_outputs == "never":
             self.fail(403, "outputs named by URL are not read by this server (c.Sigstore.remote_outputs)")

@@ -15,7 +15,8 @@ from jupyter_sigstore.canonical import digest_of
 from jupyter_sigstore.errors import BundleError, OutputError, UsageError
 from jupyter_sigstore.remote.listing import RemoteRules, RemoteSpec, _selected, select_remote
 from jupyter_sigstore.remote.objects import RemoteDigest, clean_etag, clean_version
-from jupyter_sigstore.remote.urls import check_url, is_url
+from jupyter_sigstore.remote.scheme import is_url
+from jupyter_sigstore.remote.urls import check_url
 from jupyter_sigstore.render import output_line
 from jupyter_sigstore.report import OutputReport
 from jupyter_sigstore.statement import build_statement, parse_statement
