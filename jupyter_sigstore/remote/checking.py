@@ -17,7 +17,7 @@ from ..walking import ExcludeMatcher
 from .listing import MAX_OBJECTS, RemoteRules, confirm_unchanged, list_spec, select_remote
 from .objects import RemoteDigest, RemoteObject
 from .streaming import hash_objects
-from .urls import FileSystems, ObjectMissingError, StoreUnreachableError
+from .urls import BackendUnavailableError, FileSystems, ObjectMissingError, StoreUnreachableError
 
 if TYPE_CHECKING:
     from ..hashing import FileHash, Progress
@@ -154,7 +154,7 @@ def check_remote(
         else:
             with bar:
                 results = _hash(current, fss=fss, jobs=jobs, dask=dask, collect_errors=True, progress=bar)
-    except StoreUnreachableError as exc:
+    except (StoreUnreachableError, BackendUnavailableError) as exc:  # every object: missing, and why
         results = [exc] * len(signed)
     reports: list[OutputReport] = []
     past: list[tuple[int, RemoteDigest]] = []
@@ -171,7 +171,9 @@ def check_remote(
         else:
             reason = "object not found" if isinstance(result, ObjectMissingError) else str(result)
             report = OutputReport(d.url, "missing", d.sha256, None, reason, True, d.version_id)
-        if d.version_id is not None and not isinstance(result, StoreUnreachableError):
+        if d.version_id is not None and not isinstance(
+            result, (StoreUnreachableError, BackendUnavailableError)
+        ):
             past.append((len(reports), d))
         reports.append(report)
     if past:
@@ -199,7 +201,7 @@ def _signed_versions(
     pinned = [RemoteObject(d.url, d.size, d.etag, d.version_id) for _, d in past]
     try:
         results = _hash(pinned, fss=fss, jobs=jobs, dask=dask, pinned=True, collect_errors=True)
-    except StoreUnreachableError:
+    except (StoreUnreachableError, BackendUnavailableError):
         return reports
     out = list(reports)
     for (slot, d), result in zip(past, results, strict=True):

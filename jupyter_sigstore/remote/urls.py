@@ -143,9 +143,11 @@ def filesystem(protocol: str, **options: Any) -> Any:
             if package
             else "install the fsspec backend for it"
         )
-        raise OutputError(f"{protocol}:// outputs need a file-system package: {hint}") from None
+        raise BackendUnavailableError(f"{protocol}:// outputs need a file-system package: {hint}") from None
     except Exception as exc:  # e.g. adlfs without an account configured
-        raise OutputError(f"{protocol}:// file system cannot be set up: {describe(exc)}") from None
+        raise BackendUnavailableError(
+            f"{protocol}:// file system cannot be set up: {describe(exc)}"
+        ) from None
 
 
 def path_of(fs: Any, url: str) -> str:
@@ -242,6 +244,10 @@ def object_error(url: str, exc: BaseException, *, while_hashing: bool = False) -
             )
         return ObjectMissingError(f"output {shown} does not exist")
     return OutputError(f"output {shown} could not be read: {type(exc).__name__}: {describe(exc)}")
+
+
+class BackendUnavailableError(OutputError):
+    """The fsspec backend for a protocol is not installed, or cannot be set up from its configuration."""
 
 
 class StoreUnreachableError(OutputError):

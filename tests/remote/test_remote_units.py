@@ -267,3 +267,19 @@ def test_the_report_line_says_whether_the_signed_version_still_exists() -> None:
     )
     unchecked = OutputReport("s3://b/k", "not-checked", "a" * 64, None, "not checked on open: ...", True)
     assert output_line(unchecked) == "output s3://b/k: not checked on open: ..."
+
+
+def test_verification_without_the_backend_says_missing_and_what_to_install() -> None:
+    """Fail closed: an output that cannot be read because its backend is absent is not skipped."""
+    from jupyter_sigstore.remote.checking import check_remote
+
+    reports, warnings = check_remote([RemoteDigest("oss://bucket/x.csv", "a" * 64, 3, "v1", None)], None)
+    (report,) = reports
+    assert (report.status, report.remote, report.signed_version_exists) == ("missing", True, None)
+    assert report.error == "oss:// outputs need a file-system package: install the fsspec backend for it"
+    assert warnings == []
+
+
+def test_a_digest_of_a_protocol_without_its_backend_is_one_line() -> None:
+    with pytest.raises(OutputError, match="oss:// outputs need a file-system package"):
+        api.digest(["oss://bucket/x.csv"])
