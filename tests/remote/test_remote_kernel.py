@@ -38,6 +38,7 @@ def error_line(d: NotebookDriver, cell: dict[str, Any]) -> str:
     return str(errors[0]["traceback"][0])
 
 
+@pytest.mark.kernel
 def test_track_an_s3_prefix_sign_and_verify(
     driver: NotebookDriver,
     s3: SeaweedFS,
