@@ -397,7 +397,8 @@ def _is_sidecar(source: str, path: Path) -> bool:
 
 _NOT_READ_ON_OPEN = (
     "not checked on open: the server does not read the URLs a notebook names; check them with "
-    "`jupyter-sigstore verify`, or ask the server to (its verify endpoint with remote=1)"
+    '`jupyter-sigstore verify` or "Check remote outputs" in JupyterLab\'s Sigstore sidebar '
+    "(the server's verify endpoint with remote=1)"
 )
 _NOT_READ_UNTRUSTED = (
     "not checked: the signature is not by a signer the trust policy trusts, and URLs named by someone "

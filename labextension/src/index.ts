@@ -114,6 +114,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const sidebar = new ProvenanceSidebar(tracker, verifier, {
       verify: panel => void verifier.verify(panel),
+      checkRemote: panel => void verifier.verify(panel, { remote: true }),
       sign: panel => void sign(panel),
       approvePolicy: async (panel, pending) => {
         if (await approvePendingPolicy(pending)) {

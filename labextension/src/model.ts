@@ -51,11 +51,18 @@ export interface ICellReport {
 }
 
 export interface IOutputReport {
+  /** Relative to the notebook, or the URL of an output on object storage. */
   path: string;
-  status: 'ok' | 'modified' | 'missing' | 'added';
+  /** `not-checked`: an output named by URL that was not read (`error` says why). */
+  status: 'ok' | 'modified' | 'missing' | 'added' | 'not-checked';
   expected_sha256: string | null;
   actual_sha256: string | null;
   error: string | null;
+  remote?: boolean;
+  /** The store's version id the signature names (remote outputs on versioned buckets). */
+  version_id?: string | null;
+  /** For a remote output that changed or went: whether the signed version still holds the signed bytes. */
+  signed_version_exists?: boolean | null;
 }
 
 /** A file or URL a cell displays from outside the notebook; `cell` is 0-based. */
@@ -271,6 +278,34 @@ export function changedCellIndices(
 export function markerText(cell: ICellReport): string {
   const what = cell.status === 'added' ? 'Added' : 'Changed';
   return `${what} since signing (cell ${cell.index + 1})`;
+}
+
+/**
+ * One line per data output, as the CLI says it: e.g. "results.csv: modified (sha256 was ab12…,
+ * now 9f3c…)", "s3://b/x.parquet: not checked: …; the signed version still exists as version 3".
+ */
+export function describeOutput(out: IOutputReport): string {
+  let line: string;
+  if (out.status === 'modified' && out.expected_sha256 && out.actual_sha256) {
+    line = `${out.path}: modified (sha256 was ${shortHash(out.expected_sha256)}, now ${shortHash(out.actual_sha256)})`;
+  } else if (out.status === 'not-checked') {
+    line = `${out.path}: ${out.error || 'not checked'}`;
+  } else {
+    line = `${out.path}: ${out.status}${out.error ? ` (${out.error})` : ''}`;
+  }
+  if (out.version_id && typeof out.signed_version_exists === 'boolean') {
+    line += out.signed_version_exists
+      ? `; the signed version still exists as version ${out.version_id}`
+      : `; the signed version ${out.version_id} no longer exists with the signed bytes`;
+  }
+  return line;
+}
+
+/** Whether a report has outputs named by URL that were not read (the sidebar offers to check them). */
+export function hasUncheckedRemoteOutputs(
+  report: IVerificationReport | null
+): boolean {
+  return (report?.outputs ?? []).some(o => o.status === 'not-checked');
 }
 
 const SHOWN: Record<IDisplayedFileReport['status'], string> = {

@@ -6,7 +6,9 @@ import {
   attestationView,
   describeCell,
   describeDisplayed,
+  describeOutput,
   displayedToReport,
+  hasUncheckedRemoteOutputs,
   IAttestationReport,
   ICellReport,
   IPendingPolicy,
@@ -21,6 +23,8 @@ import { ProvenanceVerifier } from './verifier';
 
 export interface ISidebarActions {
   verify(panel: NotebookPanel): void;
+  /** Verify again, reading the outputs named by URL with the server's credentials. */
+  checkRemote(panel: NotebookPanel): void;
   sign(panel: NotebookPanel): void;
   /** Approve a pending project policy file (after the user confirms), then verify again. */
   approvePolicy(panel: NotebookPanel, pending: IPendingPolicy): void;
@@ -157,17 +161,34 @@ export class ProvenanceSidebar extends Widget {
         const item = el('li', '', '');
         item.dataset.status = out.status;
         item.append(
-          el('span', 'jp-sigstore-tag', out.status),
+          el(
+            'span',
+            'jp-sigstore-tag',
+            out.status === 'not-checked' ? 'not checked' : out.status
+          ),
           document.createTextNode(` ${out.path}`)
         );
-        if (out.status === 'modified' && out.expected_sha256) {
-          item.title = `sha256 was ${out.expected_sha256}, now ${out.actual_sha256 ?? '-'}`;
-        } else if (out.error) {
-          item.title = out.error;
+        const line = describeOutput(out);
+        const detail = line.slice(out.path.length + 2);
+        if (out.status === 'not-checked' || out.version_id) {
+          item.append(el('div', 'jp-sigstore-outputDetail', detail));
         }
+        item.title =
+          out.status === 'modified' && out.expected_sha256
+            ? `sha256 was ${out.expected_sha256}, now ${out.actual_sha256 ?? '-'}`
+            : detail;
         list.append(item);
       }
       outs.append(list);
+      if (hasUncheckedRemoteOutputs(report)) {
+        const check = button('Check remote outputs', () =>
+          this.actions.checkRemote(panel)
+        );
+        check.classList.add('jp-sigstore-checkRemote');
+        check.title =
+          "Read the outputs this notebook names by URL with the server's credentials and compare them with what was signed";
+        outs.append(check);
+      }
       root.append(outs);
     }
 

@@ -90,8 +90,14 @@ export class ProvenanceVerifier {
     });
   }
 
-  /** Verify a panel's notebook as saved now; never throws. */
-  async verify(panel: NotebookPanel): Promise<void> {
+  /**
+   * Verify a panel's notebook as saved now; never throws. `remote` asks the server to also read the
+   * outputs the notebook names by URL (the user's "Check remote outputs"; opening never does).
+   */
+  async verify(
+    panel: NotebookPanel,
+    options: { remote?: boolean } = {}
+  ): Promise<void> {
     const seq = (this._seq.get(panel) ?? 0) + 1;
     this._seq.set(panel, seq);
     const previous = this.stateOf(panel);
@@ -102,6 +108,9 @@ export class ProvenanceVerifier {
       const instance = this.options.instance();
       if (instance && instance !== 'server') {
         query.instance = instance;
+      }
+      if (options.remote) {
+        query.remote = '1';
       }
       const response = await withTimeout(
         getAPI<IVerifyResponse>('verify', query),

@@ -512,3 +512,69 @@ def test_signing_over_another_signature_keeps_it_and_says_so(page: Any, lab: Any
     result = cli_verify(lab, path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "alice@example.com" in result.stdout and "bob@example.com" in result.stdout
+
+
+def test_remote_outputs_are_not_read_on_open_until_the_user_asks(
+    page: Any, lab: Any, screenshots: Path, tmp_path: Path
+) -> None:
+    """A signed output named by URL is listed "not checked" on open (the server fetched nothing);
+    "Check remote outputs" reads it with the server's credentials and names what changed."""
+    pytest.importorskip("aiohttp", reason="aiohttp is not installed (the [http] extra)")
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    served = tmp_path / "site"
+    served.mkdir()
+    (served / "data.csv").write_bytes(b"station,temp\nA,12.5\n")
+    requests: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            requests.append(self.path)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/data.csv"
+        folder = lab.root / "remote"
+        folder.mkdir()
+        notebook = folder / "analysis.ipynb"
+        notebook.write_bytes((lab.root / "signed" / "report.ipynb").read_bytes())
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+        nb["metadata"].pop("sigstore", None)
+        notebook.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+        sign = [sys.executable, "-m", "jupyter_sigstore", "sign", "--trust-config", str(lab.trust_config)]
+        env = {**lab.env, "SIGSTORE_ID_TOKEN": lab.sigstore.mint_token("alice@example.com")}
+        subprocess.run([*sign, "--output", url, notebook.name], cwd=folder, env=env, check=True)
+        requests.clear()
+
+        open_notebook(page, lab, "remote/analysis.ipynb")
+        badge = wait_status(page, "verified")
+        sidebar = open_sidebar(page)
+        item = sidebar.locator(".jp-sigstore-outputs li")
+        item.first.wait_for()
+        assert item.get_attribute("data-status") == "not-checked"
+        assert "not checked" in item.inner_text() and url in item.inner_text()
+        assert "remote output not checked" in (badge.get_attribute("title") or sidebar.inner_text())
+        assert requests == []  # opening fetched nothing
+        page.screenshot(path=str(screenshots / "remote-not-checked.png"))
+
+        sidebar.locator(".jp-sigstore-checkRemote").click()
+        page.wait_for_selector('.jp-sigstore-outputs li[data-status="ok"]')
+        assert requests, "the check read the URL"
+        assert sidebar.locator(".jp-sigstore-checkRemote").count() == 0
+
+        (served / "data.csv").write_bytes(b"station,temp\nA,99.9\n")
+        # a save or an open verifies again without reading the URL: "not checked" once more
+        sidebar.locator(".jp-sigstore-verify").click()
+        page.wait_for_selector('.jp-sigstore-outputs li[data-status="not-checked"]')
+        sidebar.locator(".jp-sigstore-checkRemote").click()
+        wait_status(page, "modified")
+        changed = sidebar.locator('.jp-sigstore-outputs li[data-status="modified"]')
+        changed.wait_for()
+        assert url in changed.inner_text()
+        page.screenshot(path=str(screenshots / "remote-modified.png"))
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,10 +10,13 @@ import {
   describeAttestation,
   describeCell,
   describeDisplayed,
+  describeOutput,
   displayedFiles,
   displayedToReport,
+  hasUncheckedRemoteOutputs,
   IAttestationReport,
   IKernelSignRequest,
+  IOutputReport,
   isUntitled,
   IVerificationReport,
   IVerifyResponse,
@@ -669,5 +672,71 @@ describe('cell markers and reproductions', () => {
     expect(markers[0].title).toBe(
       'Cell 1: the newest reproduction of this version did not reproduce it (see the Sigstore sidebar)'
     );
+  });
+});
+
+describe('data outputs', () => {
+  const out = (o: Partial<IOutputReport>): IOutputReport => ({
+    path: 'results.csv',
+    status: 'ok',
+    expected_sha256:
+      'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    actual_sha256:
+      'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    error: null,
+    ...o
+  });
+  it('says each as the CLI does (render.output_line without "output ")', () => {
+    expect(describeOutput(out({}))).toBe('results.csv: ok');
+    expect(
+      describeOutput(
+        out({
+          status: 'modified',
+          actual_sha256:
+            'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
+        })
+      )
+    ).toBe(
+      'results.csv: modified (sha256 was aaaaaaaaaaaa…, now bbbbbbbbbbbb…)'
+    );
+    expect(
+      describeOutput(
+        out({ status: 'missing', actual_sha256: null, error: 'gone' })
+      )
+    ).toBe('results.csv: missing (gone)');
+  });
+  it('names a remote output not read on open, and the signed version', () => {
+    const unchecked = out({
+      path: 's3://team/run-42/a.parquet',
+      status: 'not-checked',
+      actual_sha256: null,
+      remote: true,
+      error: 'not checked on open: check it with the command'
+    });
+    expect(describeOutput(unchecked)).toBe(
+      's3://team/run-42/a.parquet: not checked on open: check it with the command'
+    );
+    const changed = out({
+      path: 's3://team/run-42/a.parquet',
+      status: 'modified',
+      actual_sha256:
+        'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+      remote: true,
+      version_id: 'v3',
+      signed_version_exists: true
+    });
+    expect(describeOutput(changed)).toBe(
+      's3://team/run-42/a.parquet: modified (sha256 was aaaaaaaaaaaa…, now bbbbbbbbbbbb…); the signed version still exists as version v3'
+    );
+    expect(describeOutput({ ...changed, signed_version_exists: false })).toBe(
+      's3://team/run-42/a.parquet: modified (sha256 was aaaaaaaaaaaa…, now bbbbbbbbbbbb…); the signed version v3 no longer exists with the signed bytes'
+    );
+    expect(hasUncheckedRemoteOutputs(report({ outputs: [unchecked] }))).toBe(
+      true
+    );
+    expect(hasUncheckedRemoteOutputs(report({ outputs: [changed] }))).toBe(
+      false
+    );
+    expect(hasUncheckedRemoteOutputs(null)).toBe(false);
   });
 });
