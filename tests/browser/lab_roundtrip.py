@@ -204,7 +204,7 @@ def save_notebook(page: Any, server: Any, relpath: str, *, kernel: bool = False)
             raise RuntimeError(
                 f"saving {relpath} failed: HTTP {response.value.status} {response.value.text()}"
             )
-        saved = path.read_bytes()
+        saved = _read_settled(page, path)
         if not kernel:
             return saved
         metadata = json.loads(saved)["metadata"]
@@ -225,6 +225,25 @@ def _kernel_specs(server: Any) -> dict[str, dict[str, Any]]:
     with urllib.request.urlopen(f"{server.url}api/kernelspecs?token={server.token}", timeout=10) as response:
         specs = json.loads(response.read())["kernelspecs"]
     return {name: entry["spec"] for name, entry in specs.items()}
+
+
+def _read_settled(page: Any, path: Path) -> bytes:
+    """The file once no save is writing it. jupyter_server writes a notebook in place (after a backup
+    copy), so a read while another save is in flight ("Trust Notebook" saves too, and the response
+    awaited may be that one's) can find it empty or cut short: read until the bytes parse and two
+    reads 100 ms apart agree."""
+    previous = None
+    for _attempt in range(100):
+        data = path.read_bytes()
+        try:
+            json.loads(data)
+        except ValueError:
+            data = b""
+        if data and data == previous:
+            return data
+        previous = data
+        page.wait_for_timeout(100)
+    raise RuntimeError(f"{path.name} never settled into a whole notebook after saving")
 
 
 def open_and_save(
