@@ -17,6 +17,7 @@ from .cli_options import (
     add_instance_options,
     instance_of,
     signer_from_args,
+    trust_from_args,
 )
 from .errors import IdentityError, SigningError, SigstoreNotebookError
 
@@ -344,22 +345,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     from . import api
     from .errors import UsageError
-    from .policy import TrustPolicy
 
-    if (args.cert_identity is None) != (args.cert_oidc_issuer is None):
-        raise UsageError("--cert-identity and --cert-oidc-issuer must be given together")
-    policy = TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer) if args.cert_identity else None
-    if args.policy:
-        if policy is not None:
-            raise UsageError(
-                "--policy and --cert-identity cannot be combined: put the identity in the policy"
-            )
-        policy = api.load_policy(args.policy)
-    if args.key:
-        from .keys import load_public_key
-        from .policy import key_policy
-
-        policy = key_policy([load_public_key(k) for k in args.key], base=policy)
+    policy, _ = trust_from_args(args, args.key)
     instance = instance_of(args)
     _warn_if_stale(instance.name)
     if instance.trust_config is not None:

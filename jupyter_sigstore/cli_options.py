@@ -1,6 +1,6 @@
-"""The command-line options several commands share: which Sigstore instance, and who signs (adding
-them to a parser, and turning the parsed values into an :class:`~jupyter_sigstore.instance.Instance`
-or a signer)."""
+"""The command-line options several commands share: which Sigstore instance, who signs, and whom to
+trust (adding them to a parser, and turning the parsed values into an
+:class:`~jupyter_sigstore.instance.Instance`, a signer or a trust policy)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .instance import Instance
+    from .policy import TrustPolicy
 
 PASSWORD_ENV = "JUPYTER_SIGSTORE_PASSWORD"
 
@@ -85,3 +86,30 @@ def signer_from_args(args: argparse.Namespace, instance: Any) -> Any:
         explicit, source = read_token_argument(args.identity_token)
     token = obtain_token(instance, explicit=explicit, explicit_source=source, force_oob=args.oauth_force_oob)
     return api.keyless_signer(token, instance)
+
+
+def trust_from_args(
+    args: argparse.Namespace, key_files: list[str] | None
+) -> tuple[TrustPolicy | None, list[Any]]:
+    """The trust policy ``--cert-identity``/``--cert-oidc-issuer`` or ``--policy`` name, widened by the
+    public keys in ``key_files``; and those keys."""
+    from .errors import UsageError
+    from .policy import TrustPolicy, load_policy
+
+    if (args.cert_identity is None) != (args.cert_oidc_issuer is None):
+        raise UsageError("--cert-identity and --cert-oidc-issuer must be given together")
+    policy = TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer) if args.cert_identity else None
+    if args.policy:
+        if policy is not None:
+            raise UsageError(
+                "--policy and --cert-identity cannot be combined: put the identity in the policy"
+            )
+        policy = load_policy(args.policy)
+    keys: list[Any] = []
+    if key_files:
+        from .keys import load_public_key
+        from .policy import key_policy
+
+        keys = [load_public_key(k) for k in key_files]
+        policy = key_policy(keys, base=policy)
+    return policy, keys

@@ -9,7 +9,13 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .cli_options import add_identity_options, add_instance_options, instance_of, signer_from_args
+from .cli_options import (
+    add_identity_options,
+    add_instance_options,
+    instance_of,
+    signer_from_args,
+    trust_from_args,
+)
 from .errors import ExecutionError, IdentityError, SigningError, UntrustedNotebookError
 
 if TYPE_CHECKING:
@@ -250,25 +256,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     import json
 
     from . import api
-    from .errors import UsageError
-    from .policy import TrustPolicy
 
-    if (args.cert_identity is None) != (args.cert_oidc_issuer is None):
-        raise UsageError("--cert-identity and --cert-oidc-issuer must be given together")
-    policy = TrustPolicy.exact(args.cert_identity, args.cert_oidc_issuer) if args.cert_identity else None
-    if args.policy:
-        if policy is not None:
-            raise UsageError(
-                "--policy and --cert-identity cannot be combined: put the identity in the policy"
-            )
-        policy = api.load_policy(args.policy)
-    keys: list[Any] = []
-    if args.trust_key:
-        from .keys import load_public_key
-        from .policy import key_policy
-
-        keys = [load_public_key(k) for k in args.trust_key]
-        policy = key_policy(keys, base=policy)
+    policy, keys = trust_from_args(args, args.trust_key)
     instance = instance_of(args)
     options = api.ReproduceOptions(
         policy=policy,
