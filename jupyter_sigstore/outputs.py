@@ -26,6 +26,7 @@ from .hashing import FileHash, Progress, hash_files
 from .walking import (
     DEFAULT_EXCLUDES,
     LINK_NOT_FOLLOWED,
+    MANIFEST_SUFFIX,
     MAX_PATTERN_LENGTH,
     MAX_RULES,
     ExcludeMatcher,
@@ -252,6 +253,8 @@ def select_outputs(
                 raise UsageError(f"output {spec} is the notebook itself, which is always signed")
             if _is_own_sidecar(name, nb_real.name) and real.parent == root:
                 raise UsageError(f"output {spec} is this notebook's own signature bundle")
+            if name.endswith(MANIFEST_SUFFIX):
+                raise UsageError(f"output {spec} is an outputs manifest, which signing writes itself")
             _check_name(name or spec)
             if not path.exists():
                 raise OutputError(f"output {spec} is a broken symbolic link")

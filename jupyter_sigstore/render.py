@@ -134,6 +134,7 @@ def render_text(report: VerificationReport) -> str:
 
 _KINDS = {
     "https://jupyter-sigstore.dev/notebook-provenance/v1": "notebook signature",
+    "https://jupyter-sigstore.dev/notebook-provenance/v2": "notebook signature",
     "https://slsa.dev/provenance/v1": "execution provenance (SLSA v1)",
     "https://in-toto.io/attestation/test-result/v0.1": "reproduction (in-toto test result)",
 }

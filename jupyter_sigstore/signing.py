@@ -8,6 +8,7 @@ leaves no log entry and no file changed.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -17,6 +18,7 @@ import rfc8785
 from .bundles import claimed_signer, log_index
 from .canonical import NotebookDigest, check_nbformat, digest_of
 from .errors import NotebookError, SigningError, UsageError, first_line
+from .manifest import MANIFEST_THRESHOLD, ManifestRef, describe, manifest_name, read_manifest
 from .nbfile import NBFORMAT_STYLE, LoadedNotebook, atomic_write, check_writable, load_notebook
 from .options import NotebookModel, SignOptions
 from .outputs import OutputDigest, OutputOptions, hash_outputs, select_outputs
@@ -157,6 +159,8 @@ class SignResult:
     kept: int = 0
     dropped: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    manifest: Path | None = None
+    """The outputs manifest written beside the notebook (more than MANIFEST_THRESHOLD outputs)."""
 
     @property
     def signatures(self) -> int:
@@ -219,13 +223,18 @@ def sign_notebook(
         chosen = _hash_outputs(nb, path, options)
     chosen = chosen._replace(notes=[*form_notes, *chosen.notes])
     keep, dropped = _earlier_signatures(nb, signer, options)
+    manifest: _Manifest | None = None
+    if len(chosen.local) > MANIFEST_THRESHOLD:
+        ref, data = describe(chosen.local, manifest_name(path))
+        manifest = _Manifest(ref, Path(os.path.realpath(path)).parent / ref.path, data)
     statement = build_statement(
         path.name,
         digest,
-        chosen.local,
+        [] if manifest is not None else chosen.local,
         output_rules=chosen.rules,
         remote_outputs=chosen.remote,
         remote_rules=chosen.remote_rules,
+        manifest=manifest.ref if manifest is not None else None,
     )
     bundle_json = signer.sign_statement(statement)
     plan = plan_signature(nb, path, bundle_json, options.placement, keep, dropped)
@@ -233,7 +242,9 @@ def sign_notebook(
     if options.track:
         block = {**block, "tracked": list(dict.fromkeys([*tracked_outputs(nb), *options.track]))}
     if loaded is not None:
-        _write(loaded, with_block(nb, block), plan, rewritten=nb is not stored)
+        _write(loaded, with_block(nb, block), plan, manifest, rewritten=nb is not stored)
+    elif manifest is not None:  # an editor's model: the editor saves the notebook, not its manifest
+        atomic_write(manifest.target, manifest.data)
     return SignResult(
         notebook=path,
         notebook_digest=digest.digest,
@@ -249,7 +260,16 @@ def sign_notebook(
         kept=plan.kept,
         dropped=plan.dropped,
         notes=tuple(chosen.notes),
+        manifest=manifest.target if manifest is not None else None,
     )
+
+
+class _Manifest(NamedTuple):
+    """The outputs manifest of a signing act: as the statement names it, where it goes, its bytes."""
+
+    ref: ManifestRef
+    target: Path
+    data: bytes
 
 
 class _Chosen(NamedTuple):
@@ -368,23 +388,33 @@ def in_jupyterlab_form(
     return form, form_digest, [note]
 
 
-def _write(loaded: LoadedNotebook, nb: dict[str, Any], plan: StoragePlan, *, rewritten: bool) -> None:
-    """Write the sidecar (if any), then the notebook (in nbformat's style when it was rewritten in
-    the lab form, else its own); put the sidecar back if the notebook fails."""
-    side, old = plan.sidecar, None
-    if side is not None and plan.sidecar_bytes is not None:
-        if side.exists():
-            old = side.read_bytes()
-        atomic_write(side, plan.sidecar_bytes)
+def _write(
+    loaded: LoadedNotebook,
+    nb: dict[str, Any],
+    plan: StoragePlan,
+    manifest: _Manifest | None,
+    *,
+    rewritten: bool,
+) -> None:
+    """Write the outputs manifest and the sidecar (if any), then the notebook (in nbformat's style
+    when it was rewritten in the lab form, else its own); put the files back if the notebook fails."""
+    written: list[tuple[Path, bytes | None]] = []
+    extra = [(plan.sidecar, plan.sidecar_bytes)]
+    if manifest is not None:
+        extra.insert(0, (manifest.target, manifest.data))
     try:
+        for target, data in extra:
+            if target is not None and data is not None:
+                written.append((target, target.read_bytes() if target.exists() else None))
+                atomic_write(target, data)
         style = NBFORMAT_STYLE if rewritten else loaded.style
         atomic_write(loaded.path, style.dumps(nb).encode("utf-8"), expect=loaded.raw)
     except BaseException:
-        if side is not None:
+        for target, old in reversed(written):
             if old is None:
-                side.unlink(missing_ok=True)
+                target.unlink(missing_ok=True)
             else:
-                atomic_write(side, old)
+                atomic_write(target, old)
         raise
 
 
@@ -441,8 +471,20 @@ def _reference(nb: dict[str, Any], path: Path, signer: StatementSigner, options:
             keys=options.earlier_keys,
         )
         if isinstance(verified, VerifiedSignature):
-            return verified.provenance
+            return _with_manifest_outputs(verified.provenance, path, options.allow_outside)
     raise UsageError(f"{path} has no signature to {act}; sign it first")
+
+
+def _with_manifest_outputs(provenance: Provenance, path: Path, allow_outside: bool) -> Provenance:
+    """``provenance`` with the outputs its manifest lists (verification just found them unchanged)."""
+    from dataclasses import replace
+
+    if provenance.manifest is None:
+        return provenance
+    listed = read_manifest(path, provenance.manifest, allow_parent=allow_outside)
+    if not isinstance(listed, tuple):
+        raise UsageError(f"{path}: {listed.reason}")
+    return replace(provenance, outputs=listed, manifest=None)
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:

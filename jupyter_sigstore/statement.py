@@ -1,8 +1,12 @@
 """The signed statement: an in-toto Statement v1 with our notebook-provenance predicate.
 
 Subjects are the notebook (its canonical digest) and each data output (SHA-256 of its bytes, named by
-its path relative to the notebook). The predicate records the canonicalisation profile and the
-per-cell digests, so a verifier can say which cell changed. See ``docs/metadata-schema.md``.
+its path relative to the notebook, or by its URL), each listed once; above
+:data:`~jupyter_sigstore.manifest.MANIFEST_THRESHOLD` local outputs, the outputs manifest beside the
+notebook stands for them (:mod:`manifest`). The predicate records the canonicalisation profile and the
+per-cell digests, so a verifier can say which cell changed. Statements of the first shape
+(:data:`PREDICATE_TYPE_V1`: every output also in ``predicate.outputs``) still verify. See
+``docs/metadata-schema.md``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .canonical import PROFILE_V2, PROFILES, NotebookDigest, combine_digests
 from .errors import BundleError
+from .manifest import ManifestRef
 from .outputs import OutputDigest, OutputRules, check_relative_path
 
 if TYPE_CHECKING:
@@ -22,7 +27,10 @@ if TYPE_CHECKING:
     from .remote.objects import RemoteDigest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-PREDICATE_TYPE = "https://jupyter-sigstore.dev/notebook-provenance/v1"
+PREDICATE_TYPE = "https://jupyter-sigstore.dev/notebook-provenance/v2"
+PREDICATE_TYPE_V1 = "https://jupyter-sigstore.dev/notebook-provenance/v1"
+"""The first shape: every output both a subject and an entry of ``predicate.outputs``."""
+PREDICATE_TYPES = (PREDICATE_TYPE, PREDICATE_TYPE_V1)
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -55,6 +63,9 @@ class Provenance:
     """Outputs named by URL (object storage), with the version id and ETag signed."""
     remote_rules: RemoteRules | None = None
     """Prefix/pattern URL specs and exclude rules the remote outputs were chosen with."""
+    manifest: ManifestRef | None = None
+    """The outputs manifest that lists the local outputs (``outputs`` is then empty: read it with
+    :func:`~jupyter_sigstore.manifest.read_manifest`)."""
 
 
 def build_statement(
@@ -65,15 +76,23 @@ def build_statement(
     output_rules: OutputRules | None = None,
     remote_outputs: Sequence[RemoteDigest] = (),
     remote_rules: RemoteRules | None = None,
+    manifest: ManifestRef | None = None,
 ) -> dict[str, Any]:
     """Build the in-toto Statement v1 (as a JSON dict) for one signing act.
 
+    Each local output is a subject named by its path, each remote one a subject named by its URL
+    (its size, version id and ETag in ``predicate.remoteOutputs``). With ``manifest`` the local
+    outputs are not listed (``outputs`` must be empty): the manifest file is a subject instead.
     ``output_rules`` records the directories/patterns and exclude rules the outputs came from, so
-    verification can name files added to a signed directory since; ``remote_outputs`` and
-    ``remote_rules`` do the same for outputs named by URL (each a subject named by its URL).
+    verification can name files added to a signed directory since; ``remote_rules`` does the same
+    for outputs named by URL.
     """
+    if manifest is not None and outputs:
+        raise ValueError("outputs listed in a manifest are not listed in the statement")
     subjects: list[dict[str, Any]] = [{"name": notebook_name, "digest": {"sha256": digest.digest}}]
     subjects += [{"name": o.path, "digest": {"sha256": o.sha256}} for o in outputs]
+    if manifest is not None:
+        subjects.append({"name": manifest.path, "digest": {"sha256": manifest.sha256}})
     subjects += [{"name": o.url, "digest": {"sha256": o.sha256}} for o in remote_outputs]
     predicate: dict[str, Any] = {
         "profile": digest.profile,
@@ -86,10 +105,12 @@ def build_statement(
         "cells": [
             {"cellType": c.cell_type, "digest": {"sha256": c.digest}, "id": c.cell_id} for c in digest.cells
         ],
-        "outputs": [{"path": o.path, "digest": {"sha256": o.sha256}, "size": o.size} for o in outputs]
-        + [o.to_json() for o in remote_outputs],
         "generator": {"name": "jupyter-sigstore", "version": __version__},
     }
+    if manifest is not None:
+        predicate["outputsManifest"] = manifest.to_json()
+    if remote_outputs:
+        predicate["remoteOutputs"] = [_remote_entry(o) for o in remote_outputs]
     if output_rules is not None and output_rules.include:
         predicate["outputRules"] = output_rules.to_json()
     if remote_rules is not None and remote_rules.include:
@@ -102,6 +123,13 @@ def build_statement(
         "predicateType": PREDICATE_TYPE,
         "predicate": predicate,
     }
+
+
+def _remote_entry(out: RemoteDigest) -> dict[str, Any]:
+    """A remote output's facts besides its digest (which its subject holds)."""
+    entry = out.to_json()
+    del entry["digest"]
+    return entry
 
 
 def _digest(value: Any, where: str) -> str:
@@ -142,7 +170,7 @@ def parse_signed(statement: Any, *, allow_parent: bool = False) -> Provenance | 
     if statement.get("_type") != STATEMENT_TYPE:
         raise BundleError(f"signed payload is not an in-toto Statement v1 ({statement.get('_type')!r})")
     predicate_type = statement.get("predicateType")
-    if predicate_type == PREDICATE_TYPE:
+    if predicate_type in PREDICATE_TYPES:
         return parse_statement(statement, allow_parent=allow_parent)
     if not isinstance(predicate_type, str) or not predicate_type:
         raise BundleError("signed statement has no predicate type")
@@ -161,9 +189,10 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
     statement = _dict(statement, "the statement")
     if statement.get("_type") != STATEMENT_TYPE:
         raise BundleError(f"signed payload is not an in-toto Statement v1 ({statement.get('_type')!r})")
-    if statement.get("predicateType") != PREDICATE_TYPE:
+    predicate_type = statement.get("predicateType")
+    if predicate_type not in PREDICATE_TYPES:
         raise BundleError(
-            f"signed statement has predicate type {statement.get('predicateType')!r}, "
+            f"signed statement has predicate type {predicate_type!r}, "
             "not a jupyter-sigstore notebook provenance"
         )
     predicate = _dict(statement.get("predicate"), "predicate")
@@ -197,30 +226,12 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
             "signed statement is inconsistent: its cell digests do not make its notebook digest"
         )
 
-    outputs = []
-    remote: list[RemoteDigest] = []
-    seen: set[str] = set()
-    for n, out in enumerate(_list(predicate.get("outputs", []), "predicate.outputs")):
-        out = _dict(out, f"predicate.outputs[{n}]")
-        if "url" in out:
-            remote.append(_remote_output(out, seen))
-            continue
-        path = check_relative_path(out.get("path"), allow_parent=allow_parent)  # type: ignore[arg-type]
-        if path in seen:
-            raise BundleError(f"signed statement lists output {path!r} twice")
-        seen.add(path)
-        size = out.get("size")
-        if not isinstance(size, int) or size < 0:
-            raise BundleError(f"signed statement: output {path!r} has no valid size")
-        outputs.append(OutputDigest(path, _digest(out.get("digest"), f"output {path!r}"), size))
-
-    subjects = {}
-    for n, subject in enumerate(_list(statement.get("subject"), "subject")):
-        subject = _dict(subject, f"subject[{n}]")
-        subjects[subject.get("name")] = _digest(subject.get("digest"), f"subject[{n}]")
-    expected = {name: nb_digest, **{o.path: o.sha256 for o in outputs}, **{o.url: o.sha256 for o in remote}}
-    if subjects != expected:
-        raise BundleError("signed statement is inconsistent: its subjects differ from its predicate")
+    subjects = _subjects(statement)
+    if predicate_type == PREDICATE_TYPE_V1:
+        outputs, remote = _v1_outputs(predicate, subjects, name, nb_digest, allow_parent)
+        manifest = None
+    else:
+        outputs, remote, manifest = _v2_outputs(predicate, subjects, name, nb_digest, allow_parent)
 
     rules = (
         OutputRules.from_json(predicate["outputRules"], allow_parent=allow_parent)
@@ -244,10 +255,96 @@ def parse_statement(statement: Any, *, allow_parent: bool = False) -> Provenance
         widgets_digest,
         tuple(remote),
         remote_rules,
+        manifest,
     )
 
 
-def _remote_output(out: dict[str, Any], seen: set[str]) -> RemoteDigest:
+def _subjects(statement: dict[str, Any]) -> list[tuple[str, str]]:
+    """The statement's subjects as (name, sha256), in order."""
+    subjects = []
+    for n, subject in enumerate(_list(statement.get("subject"), "subject")):
+        subject = _dict(subject, f"subject[{n}]")
+        name = subject.get("name")
+        if not isinstance(name, str) or not name:
+            raise BundleError(f"signed statement: subject[{n}] has no name")
+        subjects.append((name, _digest(subject.get("digest"), f"subject[{n}]")))
+    return subjects
+
+
+def _v1_outputs(
+    predicate: dict[str, Any],
+    subjects: list[tuple[str, str]],
+    name: str,
+    nb_digest: str,
+    allow_parent: bool,
+) -> tuple[list[OutputDigest], list[RemoteDigest]]:
+    """The outputs of a first-shape statement: each in ``predicate.outputs`` and a subject."""
+    outputs = []
+    remote: list[RemoteDigest] = []
+    seen: set[str] = set()
+    for n, out in enumerate(_list(predicate.get("outputs", []), "predicate.outputs")):
+        out = _dict(out, f"predicate.outputs[{n}]")
+        if "url" in out:
+            remote.append(_remote_output(out, seen, _digest(out.get("digest"), f"output {out['url']!r}")))
+            continue
+        path = check_relative_path(out.get("path"), allow_parent=allow_parent)  # type: ignore[arg-type]
+        if path in seen:
+            raise BundleError(f"signed statement lists output {path!r} twice")
+        seen.add(path)
+        size = out.get("size")
+        if not isinstance(size, int) or size < 0:
+            raise BundleError(f"signed statement: output {path!r} has no valid size")
+        outputs.append(OutputDigest(path, _digest(out.get("digest"), f"output {path!r}"), size))
+    expected = {name: nb_digest, **{o.path: o.sha256 for o in outputs}, **{o.url: o.sha256 for o in remote}}
+    if dict(subjects) != expected:
+        raise BundleError("signed statement is inconsistent: its subjects differ from its predicate")
+    return outputs, remote
+
+
+def _v2_outputs(
+    predicate: dict[str, Any],
+    subjects: list[tuple[str, str]],
+    name: str,
+    nb_digest: str,
+    allow_parent: bool,
+) -> tuple[list[OutputDigest], list[RemoteDigest], ManifestRef | None]:
+    """The outputs of a statement that lists each once: local outputs and the manifest as subjects
+    named by path, remote ones as subjects named by URL with their facts in the predicate."""
+    if "outputs" in predicate:
+        raise BundleError("signed statement: predicate.outputs belongs to the first predicate version")
+    digests: dict[str, str] = {}
+    for subject, sha256 in subjects:
+        if subject in digests:
+            raise BundleError(f"signed statement lists subject {subject!r} twice")
+        digests[subject] = sha256
+    if digests.pop(name, None) != nb_digest:
+        raise BundleError("signed statement is inconsistent: no subject is its notebook with its digest")
+    manifest = None
+    if "outputsManifest" in predicate:
+        entry = _dict(predicate["outputsManifest"], "predicate.outputsManifest")
+        sha256 = _digest(entry.get("digest"), "predicate.outputsManifest")
+        manifest = ManifestRef.from_json(entry, sha256)
+        if digests.pop(manifest.path, None) != sha256:
+            raise BundleError("signed statement is inconsistent: its outputs manifest is not a subject")
+    remote: list[RemoteDigest] = []
+    seen: set[str] = set()
+    for n, out in enumerate(_list(predicate.get("remoteOutputs", []), "predicate.remoteOutputs")):
+        out = _dict(out, f"predicate.remoteOutputs[{n}]")
+        url = out.get("url")
+        signed = digests.pop(url, None) if isinstance(url, str) else None
+        if signed is None:
+            raise BundleError(f"signed statement: remote output {url!r} is not a subject")
+        remote.append(_remote_output(out, seen, signed))
+    outputs = [
+        OutputDigest(check_relative_path(path, allow_parent=allow_parent), sha256, -1)
+        for path, sha256 in digests.items()
+    ]
+    if manifest is not None and outputs:
+        raise BundleError("signed statement lists outputs both in its subjects and in a manifest")
+    return outputs, remote, manifest
+
+
+def _remote_output(out: dict[str, Any], seen: set[str], sha256: str) -> RemoteDigest:
     """Validate a predicate output entry that names an object by URL."""
     from .errors import UsageError
     from .remote.objects import RemoteDigest
@@ -256,6 +353,8 @@ def _remote_output(out: dict[str, Any], seen: set[str]) -> RemoteDigest:
     url = out.get("url")
     if "path" in out:
         raise BundleError("signed statement: an output names both a path and a URL")
+    if "digest" in out and out["digest"] != {"sha256": sha256}:
+        raise BundleError(f"signed statement: output {url!r} has two different digests")
     try:
         check_url(url)  # type: ignore[arg-type]
     except UsageError as exc:
@@ -271,4 +370,4 @@ def _remote_output(out: dict[str, Any], seen: set[str]) -> RemoteDigest:
     for value, what in ((version, "versionId"), (etag, "etag")):
         if value is not None and (not isinstance(value, str) or not value or len(value) > 1024):
             raise BundleError(f"signed statement: output {url!r} has a malformed {what}")
-    return RemoteDigest(url, _digest(out.get("digest"), f"output {url!r}"), size, version, etag)
+    return RemoteDigest(url, sha256, size, version, etag)

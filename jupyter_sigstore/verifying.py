@@ -19,6 +19,7 @@ from .canonical import PROFILE, PROFILE_V1, NotebookDigest, check_nbformat, dige
 from .certinfo import SignerIdentity, signer_identity
 from .errors import BundleError, NotebookError, first_line
 from .instance import Instance
+from .manifest import ManifestProblem, read_manifest
 from .nbfile import read_notebook
 from .options import NotebookModel, VerifyOptions
 from .outputs import check_outputs
@@ -238,6 +239,8 @@ def judge(
         )
 
     verified = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
+    problems: dict[str, ManifestProblem] = {}
+    verified = [_read_manifest(r, path, options.allow_outside, problems) for r in verified]
     # an unusable provenance sidecar is reported as such, never as an invalid notebook signature
     verified = [r for r in verified if not (isinstance(r, SignatureReport) and _is_sidecar(r.source, path))]
     attested = [r for r in verified if isinstance(r, VerifiedAttestation)]
@@ -271,13 +274,21 @@ def judge(
     def outputs_of(sig: VerifiedSignature) -> list[OutputReport]:
         provenance = sig.provenance
         fetch = _reads_urls(sig, options, policy)
+        manifest = provenance.manifest
         key = (
-            provenance.outputs,
+            sig.source if sig.source in problems else manifest.sha256 if manifest else provenance.outputs,
             provenance.output_rules,
             provenance.remote_outputs,
             provenance.remote_rules,
             fetch,
         )
+        if key not in checked and sig.source in problems:
+            assert manifest is not None
+            problem = problems[sig.source]
+            failed = OutputReport(
+                manifest.path, problem.status, manifest.sha256, problem.actual_sha256, problem.reason
+            )
+            checked[key] = [failed, *_remote_reports(provenance, fetch, options, remote_warnings)]
         if key not in checked:
             reports = check_outputs(
                 path,
@@ -494,8 +505,11 @@ def _displayed(
 
     found = displayed_files(nb, path, root)
     folder = Path(os.path.realpath(path.parent))
-    signed = {os.path.realpath(folder / out.path): out for out in outputs if not out.remote}
-    signed_urls = {out.path: out for out in outputs if out.remote}
+    signed: dict[str, OutputReport] = {}
+    signed_urls: dict[str, OutputReport] = {}
+    if found.references:  # resolving every signed output costs a stat per path part: only when needed
+        signed = {os.path.realpath(folder / out.path): out for out in outputs if not out.remote}
+        signed_urls = {out.path: out for out in outputs if out.remote}
     reports: dict[tuple[int, str], DisplayedFileReport] = {}
     for ref in found.references:
         status: Literal["signed", "modified", "unsigned", "remote", "outside"]
@@ -597,6 +611,29 @@ def _trust_verdict(
 
 def _describe(policy: TrustPolicy | None) -> str | None:
     return policy.describe() if policy is not None else None
+
+
+def _read_manifest(
+    result: VerifiedSignature | VerifiedAttestation | SignatureReport,
+    path: Path,
+    allow_outside: bool,
+    problems: dict[str, ManifestProblem],
+) -> VerifiedSignature | VerifiedAttestation | SignatureReport:
+    """A signature whose outputs are in a manifest, with the outputs read from it: when the manifest
+    is not the signed file, the signature stays valid and ``problems`` says why (its outputs are then
+    reported as that one file changed); signed bytes that are no manifest make the signature invalid."""
+    if not isinstance(result, VerifiedSignature) or result.provenance.manifest is None:
+        return result
+    from dataclasses import replace
+
+    try:
+        listed = read_manifest(path, result.provenance.manifest, allow_parent=allow_outside)
+    except BundleError as exc:
+        return SignatureReport(result.source, False, error=str(exc))
+    if isinstance(listed, ManifestProblem):
+        problems[result.source] = listed
+        return result
+    return replace(result, provenance=replace(result.provenance, outputs=listed))
 
 
 def _verify_stored(

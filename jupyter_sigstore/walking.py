@@ -26,9 +26,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-DEFAULT_EXCLUDES: tuple[str, ...] = (".git/", ".ipynb_checkpoints/", "*.sigstore.json")
-"""Always excluded from directories and patterns: version-control data, Jupyter's checkpoints and
-Sigstore bundles (ours included, which are written after hashing)."""
+MANIFEST_SUFFIX = ".outputs.sha256"
+"""The name ending of an outputs manifest (:mod:`~jupyter_sigstore.manifest`)."""
+DEFAULT_EXCLUDES: tuple[str, ...] = (".git/", ".ipynb_checkpoints/", "*.sigstore.json", "*" + MANIFEST_SUFFIX)
+"""Always excluded from directories and patterns: version-control data, Jupyter's checkpoints,
+Sigstore bundles (ours included, which are written after hashing) and outputs manifests (each is
+signed as what stands for the outputs it lists)."""
 
 MAX_RULES = 1000
 MAX_PATTERN_LENGTH = 1024

@@ -1,0 +1,170 @@
+"""The outputs manifest: many data outputs signed through one file beside the notebook.
+
+Above :data:`MANIFEST_THRESHOLD` outputs, a signature does not list each output: signing writes
+``<notebook>.outputs.sha256`` beside the notebook, in the format of coreutils' ``sha256sum``
+(``<hex>  <path relative to the notebook's folder>`` per line, sorted, LF line ends), and the
+statement names that file and its SHA-256 as a subject. ``sha256sum -c`` run in the notebook's
+folder checks it, and stock ``sigstore verify`` checks the manifest itself against the bundle.
+
+Verification reads the manifest bounded by its signed size, checks its SHA-256 against the signed
+one before anything else, and only then parses it, strictly: a manifest the signer could not have
+written is a malformed signature. See ``docs/metadata-schema.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import BundleError, NotebookError, OutputError
+from .nbfile import read_regular_file
+from .outputs import OutputDigest, check_relative_path
+from .walking import MANIFEST_SUFFIX
+
+MANIFEST_THRESHOLD = 1000
+"""Signatures over more local outputs than this list them in a manifest file instead of the statement.
+At 1,000 outputs the statement is about 120 KB; the manifest keeps it at a few KB whatever the count."""
+_MAX_LINE = 64 + 2 + 4096 + 1
+"""A line: a digest, two spaces, a path (PATH_MAX on Linux) and the line end."""
+_LINE = re.compile(rb"([0-9a-f]{64})  ([^\n\r\\]+)")
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    """The manifest as a signature names it: its path (a file name in the notebook's folder), its
+    SHA-256, how many outputs it lists and its size in bytes."""
+
+    path: str
+    sha256: str
+    count: int
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The predicate's ``outputsManifest`` object."""
+        return {"path": self.path, "digest": {"sha256": self.sha256}, "count": self.count, "size": self.size}
+
+    @classmethod
+    def from_json(cls, value: Any, sha256: str) -> ManifestRef:
+        """Validate a signed ``outputsManifest`` object (``sha256`` already checked as a digest)."""
+        if not isinstance(value, dict):
+            raise BundleError("signed statement: predicate.outputsManifest must be an object")
+        path, count, size = value.get("path"), value.get("count"), value.get("size")
+        if not isinstance(path, str) or "/" in path or not path.endswith(MANIFEST_SUFFIX):
+            raise BundleError(
+                f"signed statement: outputs manifest {path!r} is not a *{MANIFEST_SUFFIX} file name"
+            )
+        check_relative_path(path)
+        if path.startswith("."):
+            raise BundleError(f"signed statement: outputs manifest {path!r} is a hidden file")
+        for what, number in (("count", count), ("size", size)):
+            if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+                raise BundleError(f"signed statement: outputs manifest {what} must be a positive integer")
+        assert isinstance(count, int) and isinstance(size, int)
+        if not 68 * count <= size <= _MAX_LINE * count:
+            raise BundleError(
+                f"signed statement: an outputs manifest of {count} lines cannot be {size} bytes long"
+            )
+        return cls(path, sha256, count, size)
+
+
+def manifest_name(notebook: Path) -> str:
+    """The manifest's file name for a notebook: ``<notebook name>.outputs.sha256``."""
+    return notebook.name + MANIFEST_SUFFIX
+
+
+def is_manifest_name(name: str) -> bool:
+    """Whether a file name is an outputs manifest's (never signed as an output itself)."""
+    return name.endswith(MANIFEST_SUFFIX)
+
+
+def manifest_bytes(outputs: Sequence[OutputDigest]) -> bytes:
+    """The manifest listing ``outputs``, sorted by path. A path holding a line break or a
+    backslash cannot be written the way ``sha256sum -c`` reads it without escapes: refused."""
+    lines = []
+    for out in sorted(outputs, key=lambda o: o.path):
+        if "\n" in out.path or "\r" in out.path or "\\" in out.path:
+            raise OutputError(
+                f"output {out.path!r}: a file name with a line break or a backslash cannot go in the "
+                f"outputs manifest used above {MANIFEST_THRESHOLD} outputs; rename it"
+            )
+        lines.append(f"{out.sha256}  {out.path}\n")
+    return "".join(lines).encode("utf-8")
+
+
+def describe(outputs: Sequence[OutputDigest], name: str) -> tuple[ManifestRef, bytes]:
+    """The manifest for ``outputs`` (named ``name``) and its bytes."""
+    data = manifest_bytes(outputs)
+    return ManifestRef(name, hashlib.sha256(data).hexdigest(), len(outputs), len(data)), data
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """Why a signed manifest cannot be used: it is missing, or it is not the signed file."""
+
+    status: Literal["missing", "modified"]
+    actual_sha256: str | None
+    reason: str
+
+
+def read_manifest(
+    notebook: Path, ref: ManifestRef, *, allow_parent: bool = False
+) -> tuple[OutputDigest, ...] | ManifestProblem:
+    """The outputs a signed manifest lists (sizes unknown: -1), or why it cannot be used.
+
+    The file is read only if it is a regular file in the notebook's real folder of at most the
+    signed size, and parsed only once its SHA-256 is the signed one. Raises BundleError when the
+    signed bytes are not a manifest this package writes (the signature then is not usable).
+    """
+    folder = notebook.resolve().parent
+    target = Path(os.path.realpath(folder / ref.path))
+    if target.parent != folder:
+        return ManifestProblem("modified", None, f"outputs manifest {ref.path} now leads outside the folder")
+    if not os.path.lexists(target):
+        return ManifestProblem("missing", None, f"outputs manifest {ref.path} not found")
+    try:
+        data = read_regular_file(target, ref.size, "outputs manifest")
+    except NotebookError:
+        return ManifestProblem(
+            "modified", None, f"outputs manifest {ref.path} is not the signed file (size or type changed)"
+        )
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != ref.sha256:
+        return ManifestProblem(
+            "modified", actual, f"outputs manifest {ref.path} changed since signing (sha256 differs)"
+        )
+    return parse_manifest(data, ref, allow_parent=allow_parent)
+
+
+def parse_manifest(data: bytes, ref: ManifestRef, *, allow_parent: bool = False) -> tuple[OutputDigest, ...]:
+    """Parse signed manifest bytes strictly: ``ref.count`` lines, sorted, each path once and normal."""
+    where = f"signed outputs manifest {ref.path}"
+    if not data.endswith(b"\n"):
+        raise BundleError(f"{where} does not end with a line break")
+    outputs: list[OutputDigest] = []
+    previous = b""
+    start = 0
+    end = len(data)
+    while start < end:
+        stop = data.index(b"\n", start)
+        match = _LINE.fullmatch(data, start, stop)
+        if match is None:
+            raise BundleError(f"{where}: line {len(outputs) + 1} is not `<sha256>  <path>`")
+        raw = match.group(2)
+        if raw <= previous:
+            raise BundleError(f"{where}: line {len(outputs) + 1} is out of order or repeated")
+        previous = raw
+        try:
+            path = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BundleError(f"{where}: line {len(outputs) + 1} names a path that is not UTF-8") from None
+        check_relative_path(path, allow_parent=allow_parent)
+        outputs.append(OutputDigest(path, match.group(1).decode("ascii"), -1))
+        start = stop + 1
+    if len(outputs) != ref.count:
+        raise BundleError(f"{where} lists {len(outputs)} outputs, not the {ref.count} signed")
+    return tuple(outputs)
