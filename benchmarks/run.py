@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/run.py            # the full set (2 GiB file, 5,000 files, signing
                                                   # 1,000 outputs, verifying 5,000, 100,000 small
-                                                  # files, 20,000 cells)
+                                                  # files, 20,000 cells, sign and verify of 100,000
+                                                  # outputs)
     .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a smoke run
 
 Prints the machine, every timing (best of --repeat runs, runs of the two sides interleaved so that
@@ -26,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 MiB = 1 << 20
 NOTEBOOK = {
@@ -65,7 +67,7 @@ def run(cmd: Sequence[str], **kwargs: object) -> tuple[float, str]:
     return elapsed, proc.stdout.decode("utf-8", "surrogateescape")
 
 
-def peak_rss(cmd: Sequence[str]) -> int:
+def peak_rss(cmd: Sequence[str], **kwargs: Any) -> int:
     """Run a command and return its peak resident set size in KiB.
 
     Read from /proc/PID/status (VmHWM) while it runs: unlike getrusage's ru_maxrss it is not inflated
@@ -73,7 +75,7 @@ def peak_rss(cmd: Sequence[str]) -> int:
     """
     peak = 0
     with open(os.devnull, "wb") as devnull:
-        proc = subprocess.Popen(cmd, stdout=devnull, stderr=devnull)
+        proc = subprocess.Popen(cmd, stdout=devnull, stderr=devnull, **kwargs)
         status = Path(f"/proc/{proc.pid}/status")
         while proc.poll() is None:
             try:
@@ -463,6 +465,104 @@ def bench_small_files(workdir: Path, count: int, repeat: int, ours: str) -> dict
     return {"small_ratio_openssl_median": ratio}
 
 
+def bench_many_outputs(workdir: Path, count: int, repeat: int, ours: str) -> dict[str, float]:
+    print(
+        f"\n[7] sign and verify a notebook with {count:,} outputs of 4 KiB (whole processes, loopback "
+        "Sigstore instance) vs `xargs -P2 openssl dgst -sha256` over the same files"
+    )
+    from jupyter_sigstore.testing import LocalSigstore
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "xdg-cache"), XDG_DATA_HOME=str(workdir / "xdg-data"))
+    project = workdir / "outputs-project"
+    outputs = project / "outputs"
+    outputs.mkdir(parents=True)
+    block = os.urandom(4096)
+    names = []
+    for i in range(count):
+        name = f"outputs/part-{i:06d}.bin"
+        (project / name).write_bytes(block[i % 251 :] + block[: i % 251])
+        names.append(name)
+    warm([project / n for n in names])
+    listing = "\0".join(names).encode()
+    room = os.sysconf("SC_ARG_MAX") - sum(len(k) + len(v) + 2 for k, v in os.environ.items()) - 4096
+    half = (count + 1) // 2  # two openssl processes, one per core
+    ssl_cmd = [
+        "xargs",
+        "-0",
+        "-P2",
+        "-n",
+        str(half),
+        "-s",
+        str(min(room, 4 << 20)),
+        "openssl",
+        "dgst",
+        "-sha256",
+    ]
+    notebook, plain = project / "analysis.ipynb", project / "plain.ipynb"
+    empty = json.dumps(NOTEBOOK, indent=1) + "\n"
+    with LocalSigstore(rekor_version=1) as inst:
+        trust = str(inst.write_trust_config(workdir / "outputs_trust_config.json"))
+
+        def sign_cmd(path: Path, specs: list[str]) -> list[str]:
+            token = inst.mint_token("alice@example.com")
+            return [ours, "sign", path.name, *specs, "--trust-config", trust, "--identity-token", token]
+
+        def sign_once() -> float:
+            notebook.write_text(empty)
+            return run(sign_cmd(notebook, ["--output", "outputs"]), cwd=project, env=env)[0]
+
+        policy = ["--trust-config", trust, "--cert-identity", "alice@example.com"]
+        policy += ["--cert-oidc-issuer", inst.issuer_url]
+        verify_cmd = [ours, "verify", notebook.name, *policy]
+
+        def verify_once() -> float:
+            return run(verify_cmd, cwd=project, env=env)[0]
+
+        times = best_of(
+            repeat,
+            {
+                "xargs -P2 openssl dgst -sha256": lambda: run(ssl_cmd, cwd=project, input=listing)[0],
+                "jupyter-sigstore sign": sign_once,
+                "jupyter-sigstore verify": verify_once,
+            },
+        )
+        assert "VERIFIED" in run(verify_cmd, cwd=project, env=env)[1]
+        signed_size = notebook.stat().st_size
+        manifest = project / "analysis.ipynb.outputs.sha256"
+        growth = signed_size - len(empty.encode())
+        manifest_size = manifest.stat().st_size if manifest.exists() else 0
+        # peak RSS: with the outputs, and of the same commands over a notebook with no outputs
+        notebook.write_text(empty)
+        rss_sign = peak_rss(sign_cmd(notebook, ["--output", "outputs"]), cwd=project, env=env)
+        rss_verify = peak_rss(verify_cmd, cwd=project, env=env)
+        plain.write_text(empty)
+        base_sign = peak_rss(sign_cmd(plain, []), cwd=project, env=env)
+        base_verify = peak_rss([ours, "verify", plain.name, *policy], cwd=project, env=env)
+    ssl = times["xargs -P2 openssl dgst -sha256"]
+    sign_ratio = times["jupyter-sigstore sign"] / ssl
+    verify_ratio = times["jupyter-sigstore verify"] / ssl
+    per_sign = (rss_sign - base_sign) * 1024 / count
+    per_verify = (rss_verify - base_verify) * 1024 / count
+    print(f"    sign / openssl: {sign_ratio:.2f}x; verify / openssl: {verify_ratio:.2f}x   [target <= 3x]")
+    print(
+        f"    the signature grew the notebook by {growth:,} bytes [target <= 1 MiB]; "
+        f"manifest beside it: {manifest_size:,} bytes"
+    )
+    print(
+        f"    peak RSS: sign {rss_sign / 1024:.1f} MiB (no outputs: {base_sign / 1024:.1f} MiB), verify "
+        f"{rss_verify / 1024:.1f} MiB (no outputs: {base_verify / 1024:.1f} MiB); per output: sign "
+        f"{per_sign:.0f} B, verify {per_verify:.0f} B   [target <= 1 KB]"
+    )
+    shutil.rmtree(project)
+    return {
+        "outputs_sign_vs_openssl": sign_ratio,
+        "outputs_verify_vs_openssl": verify_ratio,
+        "outputs_notebook_growth_bytes": float(growth),
+        "outputs_sign_rss_per_output_bytes": per_sign,
+        "outputs_verify_rss_per_output_bytes": per_verify,
+    }
+
+
 def _nbformat_json(nb: object) -> str:
     """The notebook as Jupyter writes it (so that reading it back finds its style at once)."""
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -566,10 +666,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sign-outputs", type=int, help="outputs to sign (default 1000)")
     parser.add_argument("--small-files", type=int, help="number of 4 KiB files (default 100000)")
     parser.add_argument("--cells", type=int, help="cells in the alignment notebooks (default 20000)")
+    parser.add_argument("--outputs", type=int, help="4 KiB outputs to sign and verify (default 100000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender (best is kept)")
     parser.add_argument(
         "--only",
-        choices=["big", "many", "sign", "verify", "small", "cells"],
+        choices=["big", "many", "sign", "verify", "small", "cells", "outputs"],
         action="append",
         help="run only these",
     )
@@ -581,7 +682,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sign_outputs = args.sign_outputs or (100 if args.quick else 1000)
     small_files = args.small_files or (5000 if args.quick else 100_000)
     cells = args.cells or (2000 if args.quick else 20_000)
-    only = set(args.only or ["big", "many", "sign", "verify", "small", "cells"])
+    many_outputs = args.outputs or (5000 if args.quick else 100_000)
+    only = set(args.only or ["big", "many", "sign", "verify", "small", "cells", "outputs"])
     ours = _tool("jupyter-sigstore")
     # Measure the package as installed packages run: with bytecode. (pip compiles .pyc files on
     # install; an editable checkout under PYTHONDONTWRITEBYTECODE=1 would recompile at every start.)
@@ -607,6 +709,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results |= bench_small_files(workdir, small_files, args.repeat, ours)
         if "cells" in only:
             results |= bench_cells(workdir, cells, args.repeat, ours)
+        if "outputs" in only:
+            results |= bench_many_outputs(workdir, many_outputs, args.repeat, ours)
     print("\nsummary:", json.dumps({k: round(v, 2) for k, v in results.items()}))
     return 0
 

@@ -303,6 +303,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
                     "outputs": result.outputs_json(),
                     "log_index": result.log_index,
                     "sidecar": str(result.sidecar) if result.sidecar else None,
+                    "manifest": str(result.manifest) if result.manifest else None,
                     "signatures": result.signatures,
                     "kept": result.kept,
                     "replaced": list(result.dropped),
@@ -327,6 +328,10 @@ def _cmd_sign(args: argparse.Namespace) -> int:
             f"  ... and {len(result.outputs) - _LISTED_OUTPUTS} more outputs (--json lists them all)"
         )
     lines += [f"  note: {note}" for note in result.notes]
+    if result.manifest:
+        lines.append(
+            f"  outputs listed in {result.manifest} (`sha256sum -c` checks it in the notebook's folder)"
+        )
     if result.log_index is not None:
         lines.append(f"  transparency log index: {result.log_index}")
     if result.sidecar:

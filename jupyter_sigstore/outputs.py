@@ -15,6 +15,7 @@ even then never lead outside the root (the notebook's folder); each real folder 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from .report import OutputReport
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutputDigest:
     """A data output: its path relative to the notebook (POSIX form), SHA-256 and size."""
 
@@ -428,8 +429,21 @@ def check_outputs(
     root = notebook.resolve().parent
     root_text = str(root)
     reports: list[OutputReport | None] = []
-    to_hash: list[tuple[int, OutputDigest, str]] = []
+    to_hash: list[tuple[int, OutputDigest]] = []
     folder_inside: dict[str, bool] = {}  # each parent folder's real location, resolved once
+    folder_links: dict[str, frozenset[str] | None] = {}  # the links in each folder, listed once
+
+    def is_link(parent: str, path: str) -> bool:
+        # One listing per folder tells which entries are links (from the directory entry, no stat
+        # per file on most file systems); a folder that cannot be listed falls back to lstat.
+        if parent not in folder_links:
+            try:
+                with os.scandir(os.path.join(root_text, parent)) as entries:
+                    folder_links[parent] = frozenset(e.name for e in entries if e.is_symlink())
+            except OSError:
+                folder_links[parent] = None
+        links = folder_links[parent]
+        return os.path.islink(path) if links is None else os.path.basename(path) in links
 
     def leads_outside(name: str, path: str) -> bool:
         if allow_outside:
@@ -439,7 +453,7 @@ def check_outputs(
             folder_inside[parent] = _is_within(Path(os.path.realpath(os.path.join(root_text, parent))), root)
         if not folder_inside[parent]:
             return True
-        return os.path.islink(path) and not _is_within(Path(os.path.realpath(path)), root)
+        return is_link(parent, path) and not _is_within(Path(os.path.realpath(path)), root)
 
     for out in signed:
         check_relative_path(out.path, allow_parent=allow_outside)
@@ -451,42 +465,71 @@ def check_outputs(
                 )
             )
             continue
-        to_hash.append((len(reports), out, path))
+        to_hash.append((len(reports), out))
         reports.append(None)
-    files = [OutputFile(out.path, path, out.size) for _, out, path in to_hash]
-    bar = _progress(files, progress, "checking outputs")
-    kwargs: dict[str, Any] = {
-        "names": [f.name for f in files],
-        "sizes": [f.size for f in files],
-        "jobs": jobs,
-        "collect_errors": True,
-    }
-    if bar is None:
-        results = hash_files([f.path for f in files], **kwargs)
-    else:
-        with bar:
-            results = hash_files([f.path for f in files], progress=bar, **kwargs)
-    for (slot, out, path), result in zip(to_hash, results, strict=True):
-        if isinstance(result, FileHash):
-            status: Literal["ok", "modified"] = "ok" if result.sha256 == out.sha256 else "modified"
-            reports[slot] = OutputReport(out.path, status, out.sha256, result.sha256)
-        elif not os.path.lexists(path):
-            reports[slot] = OutputReport(out.path, "missing", out.sha256, None, "file not found")
-        else:
-            reports[slot] = OutputReport(out.path, "missing", out.sha256, None, str(result))
-    final = [r for r in reports if r is not None]
-    if rules is not None:
-        signed_names = {o.path for o in signed}
-        found, problems = enumerate_rules(notebook, rules, allow_outside=allow_outside)
-        added = [
-            OutputReport(name, "added", None, None, "not in the signature")
-            for name in sorted(found)
-            if name not in signed_names
-        ]
-        added += [
-            OutputReport(name, "added", None, None, message)
-            for name, message in problems
-            if name not in signed_names
-        ]
-        final += added
-    return final
+    # Lean on purpose (100,000 outputs must stay within about 1 KB each): the folders are walked
+    # first (what they hold is dropped once the added files are named), digests are shared with the
+    # signed ones, and files are hashed in slices, so only one slice's paths and results are alive.
+    added = _added(notebook, signed, rules, allow_outside) if rules is not None else []
+    bar = (
+        _progress(
+            [OutputFile(out.path, os.path.join(root_text, out.path), out.size) for _, out in to_hash],
+            progress,
+            "checking outputs",
+        )
+        if progress
+        else None
+    )
+    with bar if bar is not None else contextlib.nullcontext():
+        for first in range(0, len(to_hash), _CHECK_SLICE):
+            part = to_hash[first : first + _CHECK_SLICE]
+            sizes = [out.size for _, out in part]
+            paths = [os.path.join(root_text, out.path) for _, out in part]
+            results = hash_files(
+                paths,
+                names=[out.path for _, out in part],
+                sizes=sizes if all(size >= 0 for size in sizes) else None,
+                jobs=jobs,
+                progress=bar,
+                collect_errors=True,
+            )
+            for (slot, out), path, result in zip(part, paths, results, strict=True):
+                reports[slot] = _report(out, path, result)
+    return [r for r in reports if r is not None] + added
+
+
+_CHECK_SLICE = 16384
+"""Files hashed per call when checking outputs (each call's paths and results are then dropped)."""
+
+
+def _report(out: OutputDigest, path: str, result: FileHash | OutputError) -> OutputReport:
+    from .report import OutputReport
+
+    if isinstance(result, FileHash):
+        if result.sha256 == out.sha256:
+            return OutputReport(out.path, "ok", out.sha256, out.sha256)
+        return OutputReport(out.path, "modified", out.sha256, result.sha256)
+    if not os.path.lexists(path):
+        return OutputReport(out.path, "missing", out.sha256, None, "file not found")
+    return OutputReport(out.path, "missing", out.sha256, None, str(result))
+
+
+def _added(
+    notebook: Path, signed: Sequence[OutputDigest], rules: OutputRules, allow_outside: bool
+) -> list[OutputReport]:
+    """The files the recorded rules select now that are not signed, and what else they met."""
+    from .report import OutputReport
+
+    signed_names = {o.path for o in signed}
+    found, problems = enumerate_rules(notebook, rules, allow_outside=allow_outside)
+    added = [
+        OutputReport(name, "added", None, None, "not in the signature")
+        for name in sorted(found)
+        if name not in signed_names
+    ]
+    added += [
+        OutputReport(name, "added", None, None, message)
+        for name, message in problems
+        if name not in signed_names
+    ]
+    return added

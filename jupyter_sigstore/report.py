@@ -90,7 +90,7 @@ class CellReport:
         return self.index + 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutputReport:
     """A signed data output and whether its bytes still match.
 
