@@ -363,18 +363,24 @@ def hash_outputs(
 # --- verification ----------------------------------------------------------------------------
 
 
-def enumerate_rules(
-    notebook: Path, rules: OutputRules, *, allow_outside: bool = False
-) -> tuple[dict[str, OutputFile], list[tuple[str, str]]]:
-    """The files the recorded rules select today (sizes not looked up), and what else was met, each
-    as (name, why): links leading outside, links not followed, special files, folders that cannot
-    be listed (their names end in ``/``), and a walk stopped at :data:`~.walking.MAX_ENTRIES`."""
+class Selected(NamedTuple):
+    """What recorded output rules select today: the files' names, and what else the walk met, each
+    as (name, why)."""
+
+    names: set[str]
+    problems: list[tuple[str, str]]
+
+
+def enumerate_rules(notebook: Path, rules: OutputRules, *, allow_outside: bool = False) -> Selected:
+    """The names of the files the recorded rules select today, and what else was met, each as
+    (name, why): links leading outside, links not followed, special files, folders that cannot be
+    listed (their names end in ``/``), and a walk stopped at :data:`~.walking.MAX_ENTRIES`."""
     from . import walking
 
     nb_real = notebook.resolve()
     root = nb_real.parent
     matcher = ExcludeMatcher(rules.exclude)
-    found: dict[str, OutputFile] = {}
+    found: set[str] = set()
     problems: dict[str, str] = {}
     room = walking.MAX_ENTRIES  # for all the specs together: a signature may list a folder many ways
     for spec in dict.fromkeys(rules.include):
@@ -402,14 +408,15 @@ def enumerate_rules(
             max_entries=room,
         )
         walk.walk(str(top), top_name, GlobPattern(segments) if segments else None)
+        stopped = walk.stopped
         room -= walk.entries_seen
-        for f in walk.found():
-            found.setdefault(f.name, f)
+        found.update(walk.files)
         for name, why in (*walk.problems, *walk.skipped):
             problems.setdefault(name, why)
-        if walk.stopped:
+        del walk  # its listing of every file goes before the next spec is walked
+        if stopped:
             break
-    return found, sorted(problems.items())
+    return Selected(found, sorted(problems.items()))
 
 
 def check_outputs(
@@ -420,11 +427,23 @@ def check_outputs(
     rules: OutputRules | None = None,
     jobs: int | None = None,
     progress: bool = False,
+    selected: Selected | None = None,
 ) -> list[OutputReport]:
     """Recompute each signed output's digest and compare; with ``rules``, also name as ``added``
     the files that appeared since signing in signed directories or patterns, and, with the reason
-    they were not checked, the links, special files and unreadable folders found there."""
+    they were not checked, the links, special files and unreadable folders found there.
+
+    ``selected`` is what :func:`enumerate_rules` found for ``rules``, when the caller walked the
+    folders already (before holding many signed outputs: the walk's listing and they then do not
+    take memory at the same time)."""
     from .report import OutputReport
+
+    # Lean on purpose (100,000 outputs must stay within about 1 KB each): the folders are walked
+    # first, digests are shared with the signed ones, and files are hashed in slices, so only one
+    # slice's paths and results are alive at a time.
+    added: list[OutputReport] = []
+    if rules is not None:
+        added = _added(signed, selected or enumerate_rules(notebook, rules, allow_outside=allow_outside))
 
     root = notebook.resolve().parent
     root_text = str(root)
@@ -433,9 +452,14 @@ def check_outputs(
     folder_inside: dict[str, bool] = {}  # each parent folder's real location, resolved once
     folder_links: dict[str, frozenset[str] | None] = {}  # the links in each folder, listed once
 
+    crowded = _crowded_folders(signed)
+
     def is_link(parent: str, path: str) -> bool:
-        # One listing per folder tells which entries are links (from the directory entry, no stat
-        # per file on most file systems); a folder that cannot be listed falls back to lstat.
+        # For a folder holding many signed outputs, one listing tells which entries are links (from
+        # the directory entries, no stat per file on most file systems); elsewhere, or when the
+        # folder cannot be listed, one lstat per file.
+        if parent not in crowded:
+            return os.path.islink(path)
         if parent not in folder_links:
             try:
                 with os.scandir(os.path.join(root_text, parent)) as entries:
@@ -467,10 +491,6 @@ def check_outputs(
             continue
         to_hash.append((len(reports), out))
         reports.append(None)
-    # Lean on purpose (100,000 outputs must stay within about 1 KB each): the folders are walked
-    # first (what they hold is dropped once the added files are named), digests are shared with the
-    # signed ones, and files are hashed in slices, so only one slice's paths and results are alive.
-    added = _added(notebook, signed, rules, allow_outside) if rules is not None else []
     bar = (
         _progress(
             [OutputFile(out.path, os.path.join(root_text, out.path), out.size) for _, out in to_hash],
@@ -498,6 +518,15 @@ def check_outputs(
     return [r for r in reports if r is not None] + added
 
 
+def _crowded_folders(signed: Sequence[OutputDigest]) -> set[str]:
+    """The folders holding at least :data:`_CROWDED` signed outputs (names relative to the root)."""
+    from collections import Counter
+
+    counts = Counter(out.path.rpartition("/")[0] for out in signed)
+    return {folder for folder, n in counts.items() if n >= _CROWDED}
+
+
+_CROWDED = 256
 _CHECK_SLICE = 16384
 """Files hashed per call when checking outputs (each call's paths and results are then dropped)."""
 
@@ -514,22 +543,19 @@ def _report(out: OutputDigest, path: str, result: FileHash | OutputError) -> Out
     return OutputReport(out.path, "missing", out.sha256, None, str(result))
 
 
-def _added(
-    notebook: Path, signed: Sequence[OutputDigest], rules: OutputRules, allow_outside: bool
-) -> list[OutputReport]:
+def _added(signed: Sequence[OutputDigest], selected: Selected) -> list[OutputReport]:
     """The files the recorded rules select now that are not signed, and what else they met."""
     from .report import OutputReport
 
     signed_names = {o.path for o in signed}
-    found, problems = enumerate_rules(notebook, rules, allow_outside=allow_outside)
     added = [
         OutputReport(name, "added", None, None, "not in the signature")
-        for name in sorted(found)
+        for name in sorted(selected.names)
         if name not in signed_names
     ]
     added += [
         OutputReport(name, "added", None, None, message)
-        for name, message in problems
+        for name, message in selected.problems
         if name not in signed_names
     ]
     return added

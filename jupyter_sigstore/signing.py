@@ -476,15 +476,26 @@ def _reference(nb: dict[str, Any], path: Path, signer: StatementSigner, options:
 
 
 def _with_manifest_outputs(provenance: Provenance, path: Path, allow_outside: bool) -> Provenance:
-    """``provenance`` with the outputs its manifest lists (verification just found them unchanged)."""
+    """``provenance`` with the outputs its manifest lists, each with its size (a statement names
+    outputs without sizes; verification just found their bytes unchanged)."""
     from dataclasses import replace
 
-    if provenance.manifest is None:
-        return provenance
-    listed = read_manifest(path, provenance.manifest, allow_parent=allow_outside)
-    if not isinstance(listed, tuple):
-        raise UsageError(f"{path}: {listed.reason}")
-    return replace(provenance, outputs=listed, manifest=None)
+    outputs = provenance.outputs
+    if provenance.manifest is not None:
+        listed = read_manifest(path, provenance.manifest, allow_parent=allow_outside)
+        if not isinstance(listed, tuple):
+            raise UsageError(f"{path}: {listed.reason}")
+        outputs = listed
+    folder = path.resolve().parent
+    sized = tuple(OutputDigest(o.path, o.sha256, _size(folder / o.path)) for o in outputs)
+    return replace(provenance, outputs=sized, manifest=None)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
 
 
 def _json_object(text: str | None) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from .instance import Instance
 from .manifest import ManifestProblem, read_manifest
 from .nbfile import read_notebook
 from .options import NotebookModel, VerifyOptions
-from .outputs import check_outputs
+from .outputs import Selected, check_outputs
 from .report import (
     AttestationReport,
     CellReport,
@@ -240,7 +240,8 @@ def judge(
 
     verified = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
     problems: dict[str, ManifestProblem] = {}
-    verified = [_read_manifest(r, path, options.allow_outside, problems) for r in verified]
+    selections: dict[str, Selected] = {}
+    verified = [_read_manifest(r, path, options.allow_outside, problems, selections) for r in verified]
     # an unusable provenance sidecar is reported as such, never as an invalid notebook signature
     verified = [r for r in verified if not (isinstance(r, SignatureReport) and _is_sidecar(r.source, path))]
     attested = [r for r in verified if isinstance(r, VerifiedAttestation)]
@@ -297,6 +298,7 @@ def judge(
                 rules=provenance.output_rules,
                 jobs=options.jobs,
                 progress=options.progress,
+                selected=selections.get(sig.source),
             )
             checked[key] = reports + _remote_reports(provenance, fetch, options, remote_warnings)
         return checked[key]
@@ -618,13 +620,23 @@ def _read_manifest(
     path: Path,
     allow_outside: bool,
     problems: dict[str, ManifestProblem],
+    selections: dict[str, Selected],
 ) -> VerifiedSignature | VerifiedAttestation | SignatureReport:
     """A signature whose outputs are in a manifest, with the outputs read from it: when the manifest
     is not the signed file, the signature stays valid and ``problems`` says why (its outputs are then
-    reported as that one file changed); signed bytes that are no manifest make the signature invalid."""
+    reported as that one file changed); signed bytes that are no manifest make the signature invalid.
+
+    The signed folders are walked first (``selections``), so that the walk's listing of every file
+    and the many outputs a manifest lists are not in memory at the same time."""
     if not isinstance(result, VerifiedSignature) or result.provenance.manifest is None:
         return result
     from dataclasses import replace
+
+    from .outputs import enumerate_rules
+
+    rules = result.provenance.output_rules
+    if rules is not None:
+        selections[result.source] = enumerate_rules(path, rules, allow_outside=allow_outside)
 
     try:
         listed = read_manifest(path, result.provenance.manifest, allow_parent=allow_outside)

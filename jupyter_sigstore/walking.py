@@ -472,7 +472,9 @@ class Walk:
         size = -1
         if self.sizes:
             try:
-                size = (st or entry.stat(follow_symlinks=False)).st_size
+                # os.lstat, not entry.stat: the entry would keep its stat result (hundreds of
+                # bytes) for as long as the folder's listing lives
+                size = (st or os.lstat(entry.path)).st_size
             except OSError:
                 return  # vanished while listing: not there
         if child not in self.files:

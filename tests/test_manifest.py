@@ -437,3 +437,24 @@ def test_a_signature_over_100000_outputs_adds_less_than_1_mb(
     assert (tmp_path / "nb.ipynb.outputs.sha256").stat().st_size < 100_000 * 100
     report = api.verify(path, options)
     assert report.status == "verified" and len(report.outputs) == 100_000
+
+
+def test_an_output_replaced_by_a_link_outside_is_caught_in_a_crowded_folder(
+    tmp_path: Path, signer: KeylessSigner, options: api.VerifyOptions, small_threshold: None
+) -> None:
+    """A folder holding many signed outputs is listed once to find links: a link there to a file
+    outside the notebook's folder, with the signed bytes, is still not accepted."""
+    path = _project(tmp_path / "nb", 300)
+    _sign(path, signer)
+    victim = tmp_path / "nb" / "parts" / "p123.csv"
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(victim.read_bytes())
+    victim.unlink()
+    victim.symlink_to(outside)
+    report = _not_verified(path, options, "modified", "parts/p123.csv")
+    [bad] = [o for o in report.outputs if o.status != "ok"]
+    assert (bad.path, bad.status, bad.error) == (
+        "parts/p123.csv",
+        "modified",
+        "now a link outside the notebook's folder",
+    )

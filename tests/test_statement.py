@@ -14,7 +14,13 @@ from helpers import EXAMPLES
 from jupyter_sigstore.canonical import PROFILE, notebook_digest
 from jupyter_sigstore.errors import BundleError
 from jupyter_sigstore.outputs import IncludeSpec, OutputDigest, OutputRules
-from jupyter_sigstore.statement import PREDICATE_TYPE, STATEMENT_TYPE, build_statement, parse_statement
+from jupyter_sigstore.statement import (
+    PREDICATE_TYPE,
+    PREDICATE_TYPE_V1,
+    STATEMENT_TYPE,
+    build_statement,
+    parse_statement,
+)
 
 NB = json.loads((EXAMPLES / "analysis.ipynb").read_text(encoding="utf-8"))
 OUTPUTS = [
@@ -43,7 +49,10 @@ def test_round_trip() -> None:
     assert [(c.cell_type, c.digest, c.cell_id) for c in parsed.cells] == [
         (c.cell_type, c.digest, c.cell_id) for c in digest.cells
     ]
-    assert list(parsed.outputs) == OUTPUTS
+    # each output once, as a subject; sizes are not signed (verification hashes every byte anyway)
+    assert [s["name"] for s in built["subject"]] == ["analysis.ipynb", "results.csv", "figures/summary.png"]
+    assert "outputs" not in built["predicate"]
+    assert [(o.path, o.sha256) for o in parsed.outputs] == [(o.path, o.sha256) for o in OUTPUTS]
     assert parsed.output_rules == RULES
     assert parsed.predicate["environment"] == {"python": "3.11"}
 
@@ -57,6 +66,16 @@ def test_without_rules_or_outputs() -> None:
 
 def _cell(s: dict[str, Any]) -> None:
     s["predicate"]["cells"][1]["digest"]["sha256"] = "0" * 64
+
+
+def _v1(s: dict[str, Any]) -> dict[str, Any]:
+    """The same statement in the first predicate shape: each output also in predicate.outputs."""
+    old = copy.deepcopy(s)
+    old["predicateType"] = PREDICATE_TYPE_V1
+    old["predicate"]["outputs"] = [
+        {"path": o.path, "digest": {"sha256": o.sha256}, "size": o.size} for o in OUTPUTS
+    ]
+    return old
 
 
 def _subject(s: dict[str, Any]) -> None:
@@ -75,6 +94,10 @@ def _duplicate_output(s: dict[str, Any]) -> None:
     s["predicate"]["outputs"].append(copy.deepcopy(s["predicate"]["outputs"][0]))
 
 
+def _duplicate_subject(s: dict[str, Any]) -> None:
+    s["subject"].append(copy.deepcopy(s["subject"][1]))
+
+
 def _renamed_notebook(s: dict[str, Any]) -> None:
     s["predicate"]["notebook"]["name"] = "other.ipynb"
 
@@ -90,12 +113,34 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-INCONSISTENT: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+COMMON: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "cell digest": (_cell, "cell digests do not make its notebook digest"),
     "metadata digest": (
         _set("predicate.notebook.metadataDigest.sha256", "e" * 64),
         "cell digests do not make its notebook digest",
     ),
+    "no digest": (_set("predicate.notebook.digest", {}), "has no sha256 digest"),
+    "statement type": (_set("_type", "https://in-toto.io/Statement/v0.1"), "not an in-toto Statement v1"),
+    "predicate type": (_set("predicateType", "https://slsa.dev/provenance/v1"), "not a jupyter-sigstore"),
+    "profile": (_set("predicate.profile", "jupyter-sigstore/canonical/v0"), "does not know"),
+    "cells not a list": (_set("predicate.cells", {}), "predicate.cells must be a list"),
+    "rules not an object": (_set("predicate.outputRules", []), "outputRules must be an object"),
+}
+INCONSISTENT: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    **COMMON,
+    "notebook subject digest": (_set("subject.0.digest.sha256", "c" * 64), "no subject is its notebook"),
+    "no notebook subject": (lambda s: s["subject"].pop(0), "no subject is its notebook"),
+    "notebook name": (_renamed_notebook, "no subject is its notebook"),
+    "duplicate output": (_duplicate_subject, "lists subject 'results.csv' twice"),
+    "output outside": (_set("subject.1.name", "../results.csv"), "escapes the notebook's folder"),
+    "absolute output": (_set("subject.1.name", "/etc/passwd"), "escapes the notebook's folder"),
+    "a URL subject without its entry": (_set("subject.1.name", "s3://b/k"), "escapes the notebook's folder"),
+    "nameless subject": (_set("subject.1.name", ""), "has no name"),
+    "malformed digest": (_set("subject.1.digest.sha256", "A" * 64), "malformed sha256"),
+    "first-shape outputs": (_set("predicate.outputs", []), "belongs to the first predicate version"),
+}
+INCONSISTENT_V1: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    **COMMON,
     "subject digest": (_subject, "subjects differ from its predicate"),
     "extra subject": (_extra_subject, "subjects differ from its predicate"),
     "missing subject": (_missing_subject, "subjects differ from its predicate"),
@@ -105,12 +150,6 @@ INCONSISTENT: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "absolute output": (_set("predicate.outputs.0.path", "/etc/passwd"), "escapes the notebook's folder"),
     "negative size": (_set("predicate.outputs.0.size", -1), "has no valid size"),
     "malformed digest": (_set("predicate.outputs.0.digest.sha256", "A" * 64), "malformed sha256"),
-    "no digest": (_set("predicate.notebook.digest", {}), "has no sha256 digest"),
-    "statement type": (_set("_type", "https://in-toto.io/Statement/v0.1"), "not an in-toto Statement v1"),
-    "predicate type": (_set("predicateType", "https://slsa.dev/provenance/v1"), "not a jupyter-sigstore"),
-    "profile": (_set("predicate.profile", "jupyter-sigstore/canonical/v0"), "does not know"),
-    "cells not a list": (_set("predicate.cells", {}), "predicate.cells must be a list"),
-    "rules not an object": (_set("predicate.outputRules", []), "outputRules must be an object"),
 }
 
 
@@ -118,6 +157,21 @@ INCONSISTENT: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
 def test_inconsistent_statements_are_refused(case: str) -> None:
     change, message = INCONSISTENT[case]
     bad = statement(output_rules=RULES)
+    change(bad)
+    with pytest.raises(BundleError) as refused:
+        parse_statement(bad)
+    assert message in str(refused.value)
+
+
+def test_first_shape_statements_parse_with_their_sizes() -> None:
+    parsed = parse_statement(_v1(statement(output_rules=RULES)))
+    assert list(parsed.outputs) == OUTPUTS and parsed.output_rules == RULES
+
+
+@pytest.mark.parametrize("case", list(INCONSISTENT_V1))
+def test_inconsistent_first_shape_statements_are_refused(case: str) -> None:
+    change, message = INCONSISTENT_V1[case]
+    bad = _v1(statement(output_rules=RULES))
     change(bad)
     with pytest.raises(BundleError) as refused:
         parse_statement(bad)

@@ -193,9 +193,10 @@ def statement(**kwargs: Any) -> dict[str, Any]:
 def test_statement_round_trip_names_each_object_exactly() -> None:
     signed = statement()
     assert [s["name"] for s in signed["subject"]] == ["nb.ipynb", "s3://b/run/a.csv", "gs://g/x.bin"]
-    assert signed["predicate"]["outputs"][0] == {
+    assert signed["subject"][1] == {"name": "s3://b/run/a.csv", "digest": {"sha256": "a" * 64}}
+    assert "outputs" not in signed["predicate"]  # each object once: its digest only in its subject
+    assert signed["predicate"]["remoteOutputs"][0] == {
         "url": "s3://b/run/a.csv",
-        "digest": {"sha256": "a" * 64},
         "size": 3,
         "versionId": "v1",
         "etag": "etag1",
@@ -213,16 +214,28 @@ def test_statement_round_trip_names_each_object_exactly() -> None:
     assert parsed.outputs == ()
 
 
+def _rename(statement: dict[str, Any], url: str) -> None:
+    """Name another URL in both places that name the object (its subject and its predicate entry)."""
+    statement["subject"][1]["name"] = url
+    statement["predicate"]["remoteOutputs"][0]["url"] = url
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda s: s["predicate"]["outputs"][0].update(url="file:///etc/passwd"), "not accepted"),
-        (lambda s: s["predicate"]["outputs"][0].update(url="s3://b/x?versionId=1"), "query string"),
-        (lambda s: s["predicate"]["outputs"][0].update(path="x.csv"), "both a path and a URL"),
-        (lambda s: s["predicate"]["outputs"][0].update(versionId=7), "malformed versionId"),
-        (lambda s: s["predicate"]["outputs"][0].update(size=True), "no valid size"),
-        (lambda s: s["predicate"]["outputs"].append(dict(s["predicate"]["outputs"][0])), "twice"),
-        (lambda s: s["subject"][1].update(name="s3://b/run/other.csv"), "subjects differ"),
+        (lambda s: _rename(s, "file:///etc/passwd"), "not accepted"),
+        (lambda s: _rename(s, "s3://b/x?versionId=1"), "query string"),
+        (lambda s: s["predicate"]["remoteOutputs"][0].update(path="x.csv"), "both a path and a URL"),
+        (lambda s: s["predicate"]["remoteOutputs"][0].update(versionId=7), "malformed versionId"),
+        (lambda s: s["predicate"]["remoteOutputs"][0].update(size=True), "no valid size"),
+        (lambda s: s["predicate"]["remoteOutputs"][0].update(digest={"sha256": "c" * 64}), "two different"),
+        (
+            lambda s: s["predicate"]["remoteOutputs"].append(dict(s["predicate"]["remoteOutputs"][0])),
+            "subject",
+        ),
+        (lambda s: s["subject"].append(dict(s["subject"][1])), "twice"),
+        (lambda s: s["subject"][1].update(name="s3://b/run/other.csv"), "not a subject"),
+        (lambda s: s["predicate"]["remoteOutputs"].pop(0), "not a relative POSIX path|escapes"),
         (
             lambda s: s["predicate"]["remoteOutputRules"].update(include=[{"prefix": "s3://b/run"}]),
             "does not end",
