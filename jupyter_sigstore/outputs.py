@@ -447,6 +447,7 @@ def check_outputs(
 
     root = notebook.resolve().parent
     root_text = str(root)
+    prefix = os.path.join(root_text, "")  # the root and one separator: joined by concatenation
     reports: list[OutputReport | None] = []
     to_hash: list[tuple[int, OutputDigest]] = []
     folder_inside: dict[str, bool] = {}  # each parent folder's real location, resolved once
@@ -462,27 +463,26 @@ def check_outputs(
             return os.path.islink(path)
         if parent not in folder_links:
             try:
-                with os.scandir(os.path.join(root_text, parent)) as entries:
+                with os.scandir(prefix + parent) as entries:
                     folder_links[parent] = frozenset(e.name for e in entries if e.is_symlink())
             except OSError:
                 folder_links[parent] = None
         links = folder_links[parent]
-        return os.path.islink(path) if links is None else os.path.basename(path) in links
+        return os.path.islink(path) if links is None else path.rpartition("/")[2] in links
 
     def leads_outside(name: str, path: str) -> bool:
         if allow_outside:
             return False
         parent = name.rpartition("/")[0]
         if parent not in folder_inside:
-            folder_inside[parent] = _is_within(Path(os.path.realpath(os.path.join(root_text, parent))), root)
+            folder_inside[parent] = _is_within(Path(os.path.realpath(prefix + parent)), root)
         if not folder_inside[parent]:
             return True
         return is_link(parent, path) and not _is_within(Path(os.path.realpath(path)), root)
 
     for out in signed:
         check_relative_path(out.path, allow_parent=allow_outside)
-        path = os.path.join(root_text, out.path)
-        if leads_outside(out.path, path):
+        if leads_outside(out.path, prefix + out.path):
             reports.append(
                 OutputReport(
                     out.path, "modified", out.sha256, None, "now a link outside the notebook's folder"
@@ -491,20 +491,15 @@ def check_outputs(
             continue
         to_hash.append((len(reports), out))
         reports.append(None)
-    bar = (
-        _progress(
-            [OutputFile(out.path, os.path.join(root_text, out.path), out.size) for _, out in to_hash],
-            progress,
-            "checking outputs",
-        )
-        if progress
-        else None
-    )
+    bar = None
+    if progress and Progress.shown_on():
+        total = sum(out.size if out.size >= 0 else _size(prefix + out.path) for _, out in to_hash)
+        bar = Progress.for_terminal(total, len(to_hash), label="checking outputs")
     with bar if bar is not None else contextlib.nullcontext():
         for first in range(0, len(to_hash), _CHECK_SLICE):
             part = to_hash[first : first + _CHECK_SLICE]
             sizes = [out.size for _, out in part]
-            paths = [os.path.join(root_text, out.path) for _, out in part]
+            paths = [prefix + out.path for _, out in part]
             results = hash_files(
                 paths,
                 names=[out.path for _, out in part],
@@ -514,8 +509,23 @@ def check_outputs(
                 collect_errors=True,
             )
             for (slot, out), path, result in zip(part, paths, results, strict=True):
-                reports[slot] = _report(out, path, result)
+                if isinstance(result, FileHash):
+                    if result.sha256 == out.sha256:  # the signed digest shared, not a copy
+                        reports[slot] = OutputReport(out.path, "ok", out.sha256, out.sha256)
+                    else:
+                        reports[slot] = OutputReport(out.path, "modified", out.sha256, result.sha256)
+                else:
+                    why = "file not found" if not os.path.lexists(path) else str(result)
+                    reports[slot] = OutputReport(out.path, "missing", out.sha256, None, why)
     return [r for r in reports if r is not None] + added
+
+
+def _size(path: str) -> int:
+    """A file's size for a progress bar (0 when it cannot be stat'ed: hashing reports why)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _crowded_folders(signed: Sequence[OutputDigest]) -> set[str]:
@@ -529,18 +539,6 @@ def _crowded_folders(signed: Sequence[OutputDigest]) -> set[str]:
 _CROWDED = 256
 _CHECK_SLICE = 16384
 """Files hashed per call when checking outputs (each call's paths and results are then dropped)."""
-
-
-def _report(out: OutputDigest, path: str, result: FileHash | OutputError) -> OutputReport:
-    from .report import OutputReport
-
-    if isinstance(result, FileHash):
-        if result.sha256 == out.sha256:
-            return OutputReport(out.path, "ok", out.sha256, out.sha256)
-        return OutputReport(out.path, "modified", out.sha256, result.sha256)
-    if not os.path.lexists(path):
-        return OutputReport(out.path, "missing", out.sha256, None, "file not found")
-    return OutputReport(out.path, "missing", out.sha256, None, str(result))
 
 
 def _added(signed: Sequence[OutputDigest], selected: Selected) -> list[OutputReport]:

@@ -234,8 +234,16 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
         data = style.dumps(with_block(executed, result.block)).encode("utf-8")
         atomic_write(target, data, expect=prepared.source.raw if same else None)
         subjects = [(o.path, o.sha256) for o in result.outputs]
-        manifest = None
-        if len(subjects) > MAX_OUTPUT_SUBJECTS:
+        manifest = result.manifest
+        if manifest is not None:  # the signature's own manifest lists the local outputs: named as is
+            from .remote.objects import RemoteDigest
+
+            listed = (manifest.name, hashlib.sha256(manifest.read_bytes()).hexdigest())
+            subjects = [listed, *((o.path, o.sha256) for o in result.outputs if isinstance(o, RemoteDigest))]
+            notes.append(
+                f"{len(result.outputs)} outputs: the SLSA subjects name their manifest {manifest.name}"
+            )
+        elif len(subjects) > MAX_OUTPUT_SUBJECTS:
             manifest = manifest_path(target)
             listing = manifest_bytes(result.outputs)
             atomic_write(manifest, listing)

@@ -264,3 +264,31 @@ def test_executed_copy_leaves_the_source_alone(cli: Cli, token: Callable[..., st
     assert result["notebook"].endswith("out.ipynb") and result["provenance_log_index"] is not None
     assert cli.verify("out.ipynb")["status"] == "verified"
     assert (cli.cwd / "out.ipynb.provenance.sigstore.json").is_file()
+
+
+def test_run_above_the_manifest_threshold_shares_the_signatures_manifest(
+    cli: Cli, token: Callable[..., str], trust_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notebook signature and the SLSA provenance name one manifest file, so both still verify."""
+    from jupyter_sigstore import signing
+
+    monkeypatch.setattr(signing, "MANIFEST_THRESHOLD", 3)
+    make_notebook(
+        cli.cwd / "analysis.ipynb",
+        [
+            "import os\nos.makedirs('parts', exist_ok=True)\n"
+            "for i in range(5):\n    open(f'parts/p{i}.csv', 'w').write(str(i))",
+            "%load_ext jupyter_sigstore\n%sigstore track parts",
+        ],
+    )
+    rc, _, err = cli.run("analysis.ipynb", token())
+    assert rc == 0, err
+    manifest = cli.cwd / "analysis.ipynb.outputs.sha256"
+    assert len(manifest.read_text().splitlines()) == 5
+    report = cli.verify("analysis.ipynb")
+    assert report["status"] == "verified", report["summary"]
+    bundle_text = (cli.cwd / "analysis.ipynb.provenance.sigstore.json").read_text()
+    statement = _verifier_check(trust_config, bundle_text, cli.issuer)
+    subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}  # type: ignore[attr-defined]
+    assert subjects[manifest.name] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    assert not any(name.startswith("parts/") for name in subjects)

@@ -475,6 +475,50 @@ async def test_sign_in_memory_then_save_verifies(
     assert raw not in json.dumps(result)
 
 
+async def test_sign_in_memory_above_the_threshold_writes_the_manifest_in_the_root(
+    jp_fetch: Fetch,
+    root: Path,
+    token: Callable[..., str],
+    sigstore_instance: LocalSigstore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jupyter_sigstore import signing
+
+    monkeypatch.setattr(signing, "MANIFEST_THRESHOLD", 1)  # two outputs take the manifest path
+    await post_json(jp_fetch, "login", "token", body={"token": token("alice@example.com")})
+    path = root / "work" / "analysis.ipynb"
+    content = json.loads(path.read_text(encoding="utf-8"))
+    outputs = ["work/results.csv", "work/figures/summary.png"]
+    result = await post_json(
+        jp_fetch, "sign", body={"path": "work/analysis.ipynb", "content": content, "outputs": outputs}
+    )
+    manifest = root / "work" / "analysis.ipynb.outputs.sha256"
+    assert [line.split("  ")[1] for line in manifest.read_text().splitlines()] == [
+        "figures/summary.png",
+        "results.csv",
+    ]
+    content["metadata"]["sigstore"] = result["sigstore"]
+    await jp_fetch(
+        "api",
+        "contents",
+        "work",
+        "analysis.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": content}),
+    )
+    write_policy(root, sigstore_instance.issuer_url)
+    await approve_pending(jp_fetch)
+    report = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))["report"]
+    assert report["status"] == "verified", report["summary"]
+    assert sorted(o["path"] for o in report["outputs"]) == ["figures/summary.png", "results.csv"]
+    manifest.write_text(manifest.read_text().replace("results.csv", "results.csv.bak"))
+    report = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))["report"]
+    assert report["status"] == "modified" and "analysis.ipynb.outputs.sha256" in report["summary"]
+    assert [(o["path"], o["status"]) for o in report["outputs"]] == [
+        ("analysis.ipynb.outputs.sha256", "modified")
+    ]
+
+
 async def test_sign_refuses_bad_requests(jp_fetch: Fetch, root: Path, token: Callable[..., str]) -> None:
     await post_json(jp_fetch, "login", "token", body={"token": token()})
     content = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
