@@ -31,8 +31,8 @@ MANIFEST_THRESHOLD = 1000
 At 1,000 outputs the statement is about 120 KB; the manifest keeps it at a few KB whatever the count."""
 _MAX_LINE = 64 + 2 + 4096 + 1
 """A line: a digest, two spaces, a path (PATH_MAX on Linux) and the line end."""
-_BAD_LINE = re.compile(rb"^(?![0-9a-f]{64}  [^\n\r\\]+$)", re.MULTILINE)
-"""The start of a line that is not ``<sha256>  <path>`` (a search without per-line state to keep)."""
+_LINE = re.compile(rb"([0-9a-f]{64})  ([^\n\r\\]+)\n")
+"""One manifest line: a digest, two spaces, a path without line breaks or backslashes, a line feed."""
 
 
 @dataclass(frozen=True)
@@ -144,31 +144,29 @@ def read_manifest(
 def parse_manifest(data: bytes, ref: ManifestRef, *, allow_parent: bool = False) -> tuple[OutputDigest, ...]:
     """Parse signed manifest bytes strictly: ``ref.count`` lines, sorted, each path once and normal."""
     where = f"signed outputs manifest {ref.path}"
-    if not data.endswith(b"\n"):
-        raise BundleError(f"{where} does not end with a line break")
-    bad = _BAD_LINE.search(data, 0, len(data) - 1)  # one pass in C; the loop below then only slices
-    if bad is not None:
-        line = data.count(b"\n", 0, bad.start()) + 1
-        raise BundleError(f"{where}: line {line} is not `<sha256>  <path>`")
     outputs: list[OutputDigest] = []
     previous = b""
-    start, end = 0, len(data)
-    while start < end:  # sliced in place: a list of every line would outlive itself as fragmentation
-        stop = data.index(b"\n", start)
-        raw = data[start + 66 : stop]
-        number = len(outputs) + 1
+    at = 0
+    for line in _LINE.finditer(data):  # one match at a time: no list of every line to outlive
+        if line.start() != at:
+            break
+        raw = line.group(2)
         if raw <= previous:
-            raise BundleError(f"{where}: line {number} is out of order or repeated")
+            raise BundleError(f"{where}: line {len(outputs) + 1} is out of order or repeated")
         previous = raw
         try:
             path = raw.decode("utf-8")
             check_relative_path(path, allow_parent=allow_parent)
         except UnicodeDecodeError:
-            raise BundleError(f"{where}: line {number} names a path that is not UTF-8") from None
+            raise BundleError(f"{where}: line {len(outputs) + 1} names a path that is not UTF-8") from None
         except BundleError as exc:
-            raise BundleError(f"{where}: line {number}: {exc}") from None
-        outputs.append(OutputDigest(path, data[start : start + 64].decode("ascii"), -1))
-        start = stop + 1
+            raise BundleError(f"{where}: line {len(outputs) + 1}: {exc}") from None
+        outputs.append(OutputDigest(path, line.group(1).decode("ascii"), -1))
+        at = line.end()
+    if at != len(data):
+        if data.find(b"\n", at) < 0:
+            raise BundleError(f"{where}: line {len(outputs) + 1} does not end with a line break")
+        raise BundleError(f"{where}: line {len(outputs) + 1} is not `<sha256>  <path>`")
     if len(outputs) != ref.count:
         raise BundleError(f"{where} lists {len(outputs)} outputs, not the {ref.count} signed")
     return tuple(outputs)

@@ -16,8 +16,9 @@ even then never lead outside the root (the notebook's folder); each real folder 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -147,6 +148,20 @@ class OutputSelection(NamedTuple):
     files: list[OutputFile]
     rules: OutputRules | None
     notes: list[str]
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Cyclic garbage collection off for a block that makes many objects without cycles (the outputs
+    of a big signature: with it on, Python re-scans them all several times; measured 0.25-0.4 s of
+    2.4 s when verifying 100,000 outputs). Restored on exit."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- spec and pattern validation -------------------------------------------------------------

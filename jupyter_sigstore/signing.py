@@ -21,7 +21,7 @@ from .errors import NotebookError, SigningError, UsageError, first_line
 from .manifest import MANIFEST_THRESHOLD, ManifestRef, describe, manifest_name, read_manifest
 from .nbfile import NBFORMAT_STYLE, LoadedNotebook, atomic_write, check_writable, load_notebook
 from .options import NotebookModel, SignOptions
-from .outputs import OutputDigest, OutputOptions, hash_outputs, select_outputs
+from .outputs import OutputDigest, OutputOptions, hash_outputs, paused_gc, select_outputs
 from .statement import build_statement
 from .storage import (
     StoragePlan,
@@ -220,12 +220,14 @@ def sign_notebook(
             [],
         )
     else:
-        chosen = _hash_outputs(nb, path, options)
+        with paused_gc():
+            chosen = _hash_outputs(nb, path, options)
     chosen = chosen._replace(notes=[*form_notes, *chosen.notes])
     keep, dropped = _earlier_signatures(nb, signer, options)
     manifest: _Manifest | None = None
     if len(chosen.local) > MANIFEST_THRESHOLD:
-        ref, data = describe(chosen.local, manifest_name(path))
+        with paused_gc():
+            ref, data = describe(chosen.local, manifest_name(path))
         manifest = _Manifest(ref, Path(os.path.realpath(path)).parent / ref.path, data)
     statement = build_statement(
         path.name,

@@ -22,7 +22,7 @@ from .instance import Instance
 from .manifest import ManifestProblem, read_manifest
 from .nbfile import read_notebook
 from .options import NotebookModel, VerifyOptions
-from .outputs import Selected, check_outputs
+from .outputs import Selected, check_outputs, paused_gc
 from .report import (
     AttestationReport,
     CellReport,
@@ -241,7 +241,8 @@ def judge(
     verified = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
     problems: dict[str, ManifestProblem] = {}
     selections: dict[str, Selected] = {}
-    verified = [_read_manifest(r, path, options.allow_outside, problems, selections) for r in verified]
+    with paused_gc():
+        verified = [_read_manifest(r, path, options.allow_outside, problems, selections) for r in verified]
     # an unusable provenance sidecar is reported as such, never as an invalid notebook signature
     verified = [r for r in verified if not (isinstance(r, SignatureReport) and _is_sidecar(r.source, path))]
     attested = [r for r in verified if isinstance(r, VerifiedAttestation)]
@@ -311,7 +312,8 @@ def judge(
             and all(o.status in ("ok", "not-checked") for o in outputs_of(sig))
         )
 
-    covering = [s for s in valid if covers(s)]
+    with paused_gc():
+        covering = [s for s in valid if covers(s)]
     reference_sig = (covering or valid)[-1]
     reference = reference_sig.provenance
     now = current(reference.profile) or latest
