@@ -467,45 +467,40 @@ def check_outputs(
     prefix = os.path.join(root_text, "")  # the root and one separator: joined by concatenation
     reports: list[OutputReport | None] = []
     to_hash: list[tuple[int, OutputDigest]] = []
-    folder_inside: dict[str, bool] = {}  # each parent folder's real location, resolved once
-    folder_links: dict[str, frozenset[str] | None] = {}  # the links in each folder, listed once
-
     crowded = _crowded_folders(signed)
+    folders: dict[str, tuple[bool, frozenset[str] | None]] = {}
 
-    def is_link(parent: str, path: str) -> bool:
-        # For a folder holding many signed outputs, one listing tells which entries are links (from
-        # the directory entries, no stat per file on most file systems); elsewhere, or when the
-        # folder cannot be listed, one lstat per file.
-        if parent not in crowded:
-            return os.path.islink(path)
-        if parent not in folder_links:
-            try:
-                with os.scandir(prefix + parent) as entries:
-                    folder_links[parent] = frozenset(e.name for e in entries if e.is_symlink())
-            except OSError:
-                folder_links[parent] = None
-        links = folder_links[parent]
-        return os.path.islink(path) if links is None else path.rpartition("/")[2] in links
-
-    def leads_outside(name: str, path: str) -> bool:
-        if allow_outside:
-            return False
-        parent = name.rpartition("/")[0]
-        if parent not in folder_inside:
-            folder_inside[parent] = _is_within(Path(os.path.realpath(prefix + parent)), root)
-        if not folder_inside[parent]:
-            return True
-        return is_link(parent, path) and not _is_within(Path(os.path.realpath(path)), root)
+    def folder(parent: str) -> tuple[bool, frozenset[str] | None]:
+        """Whether a folder of signed outputs really is inside the root, and, for one holding many
+        of them, which of its entries are links: one listing (the directory entries say which are
+        links, no stat per file on most file systems) instead of one lstat per file."""
+        inside = _is_within(Path(os.path.realpath(prefix + parent)), root)
+        links = None
+        if inside and parent in crowded:
+            with contextlib.suppress(OSError), os.scandir(prefix + parent) as entries:
+                links = frozenset(e.name for e in entries if e.is_symlink())
+        return inside, links
 
     for out in signed:
-        check_relative_path(out.path, allow_parent=allow_outside)
-        if leads_outside(out.path, prefix + out.path):
-            reports.append(
-                OutputReport(
-                    out.path, "modified", out.sha256, None, "now a link outside the notebook's folder"
+        name = out.path
+        check_relative_path(name, allow_parent=allow_outside)
+        if not allow_outside:
+            parent, _, base = name.rpartition("/")
+            info = folders.get(parent)
+            if info is None:
+                info = folders[parent] = folder(parent)
+            inside, links = info
+            path = prefix + name
+            if not inside or (
+                (base in links if links is not None else os.path.islink(path))
+                and not _is_within(Path(os.path.realpath(path)), root)
+            ):
+                reports.append(
+                    OutputReport(
+                        name, "modified", out.sha256, None, "now a link outside the notebook's folder"
+                    )
                 )
-            )
-            continue
+                continue
         to_hash.append((len(reports), out))
         reports.append(None)
     bar = None
@@ -527,10 +522,10 @@ def check_outputs(
             )
             for (slot, out), path, result in zip(part, paths, results, strict=True):
                 if isinstance(result, FileHash):
-                    if result.sha256 == out.sha256:  # the signed digest shared, not a copy
+                    if result[0] == out.sha256:  # the signed digest shared, not a copy
                         reports[slot] = OutputReport(out.path, "ok", out.sha256, out.sha256)
                     else:
-                        reports[slot] = OutputReport(out.path, "modified", out.sha256, result.sha256)
+                        reports[slot] = OutputReport(out.path, "modified", out.sha256, result[0])
                 else:
                     why = "file not found" if not os.path.lexists(path) else str(result)
                     reports[slot] = OutputReport(out.path, "missing", out.sha256, None, why)
