@@ -560,8 +560,7 @@ def _added(signed: Sequence[OutputDigest], selected: Selected) -> list[OutputRep
     signed_names = {o.path for o in signed}
     added = [
         OutputReport(name, "added", None, None, "not in the signature")
-        for name in sorted(selected.names)
-        if name not in signed_names
+        for name in sorted(name for name in selected.names if name not in signed_names)
     ]
     added += [
         OutputReport(name, "added", None, None, message)
