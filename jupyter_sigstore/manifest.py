@@ -108,7 +108,6 @@ class ManifestProblem:
     """Why a signed manifest cannot be used: it is missing, or it is not the signed file."""
 
     status: Literal["missing", "modified"]
-    actual_sha256: str | None
     reason: str
 
 
@@ -123,20 +122,20 @@ def read_manifest(
     """
     folder = notebook.resolve().parent
     target = Path(os.path.realpath(folder / ref.path))
-    if target.parent != folder:
-        return ManifestProblem("modified", None, f"outputs manifest {ref.path} now leads outside the folder")
+    if target.parent != folder or target.name.startswith("."):
+        # as for detached bundles: a link must not make this a way to learn about another file
+        return ManifestProblem("modified", f"outputs manifest {ref.path} now leads outside the folder")
     if not os.path.lexists(target):
-        return ManifestProblem("missing", None, f"outputs manifest {ref.path} not found")
+        return ManifestProblem("missing", f"outputs manifest {ref.path} not found")
     try:
         data = read_regular_file(target, ref.size, "outputs manifest")
     except NotebookError:
         return ManifestProblem(
-            "modified", None, f"outputs manifest {ref.path} is not the signed file (size or type changed)"
+            "modified", f"outputs manifest {ref.path} is not the signed file (size or type changed)"
         )
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != ref.sha256:
+    if hashlib.sha256(data).hexdigest() != ref.sha256:  # the new digest is not told (see above)
         return ManifestProblem(
-            "modified", actual, f"outputs manifest {ref.path} changed since signing (sha256 differs)"
+            "modified", f"outputs manifest {ref.path} changed since signing (sha256 differs)"
         )
     return parse_manifest(data, ref, allow_parent=allow_parent)
 

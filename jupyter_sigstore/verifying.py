@@ -22,7 +22,7 @@ from .instance import Instance
 from .manifest import ManifestProblem, read_manifest
 from .nbfile import read_notebook
 from .options import NotebookModel, VerifyOptions
-from .outputs import Selected, check_outputs, paused_gc
+from .outputs import OutputRules, Selected, check_outputs, paused_gc
 from .report import (
     AttestationReport,
     CellReport,
@@ -240,7 +240,7 @@ def judge(
 
     verified = [_verify_stored(s, instance, options.allow_outside, keys) for s in stored]
     problems: dict[str, ManifestProblem] = {}
-    selections: dict[str, Selected] = {}
+    selections: dict[OutputRules, Selected] = {}
     with paused_gc():
         verified = [_read_manifest(r, path, options.allow_outside, problems, selections) for r in verified]
     # an unusable provenance sidecar is reported as such, never as an invalid notebook signature
@@ -287,9 +287,7 @@ def judge(
         if key not in checked and sig.source in problems:
             assert manifest is not None
             problem = problems[sig.source]
-            failed = OutputReport(
-                manifest.path, problem.status, manifest.sha256, problem.actual_sha256, problem.reason
-            )
+            failed = OutputReport(manifest.path, problem.status, manifest.sha256, None, problem.reason)
             checked[key] = [failed, *_remote_reports(provenance, fetch, options, remote_warnings)]
         if key not in checked:
             reports = check_outputs(
@@ -299,7 +297,8 @@ def judge(
                 rules=provenance.output_rules,
                 jobs=options.jobs,
                 progress=options.progress,
-                selected=selections.get(sig.source),
+                # taken, not read: the walk's names are not kept while the outputs are hashed
+                selected=selections.pop(provenance.output_rules, None) if provenance.output_rules else None,
             )
             checked[key] = reports + _remote_reports(provenance, fetch, options, remote_warnings)
         return checked[key]
@@ -622,7 +621,7 @@ def _read_manifest(
     path: Path,
     allow_outside: bool,
     problems: dict[str, ManifestProblem],
-    selections: dict[str, Selected],
+    selections: dict[OutputRules, Selected],
 ) -> VerifiedSignature | VerifiedAttestation | SignatureReport:
     """A signature whose outputs are in a manifest, with the outputs read from it: when the manifest
     is not the signed file, the signature stays valid and ``problems`` says why (its outputs are then
@@ -637,8 +636,8 @@ def _read_manifest(
     from .outputs import enumerate_rules
 
     rules = result.provenance.output_rules
-    if rules is not None:
-        selections[result.source] = enumerate_rules(path, rules, allow_outside=allow_outside)
+    if rules is not None and rules not in selections:
+        selections[rules] = enumerate_rules(path, rules, allow_outside=allow_outside)
 
     try:
         listed = read_manifest(path, result.provenance.manifest, allow_parent=allow_outside)

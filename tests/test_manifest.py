@@ -458,3 +458,31 @@ def test_an_output_replaced_by_a_link_outside_is_caught_in_a_crowded_folder(
         "modified",
         "now a link outside the notebook's folder",
     )
+
+
+def test_a_manifest_link_to_a_hidden_file_is_not_read_and_no_digest_is_told(
+    tmp_path: Path, signer: KeylessSigner, options: api.VerifyOptions, small_threshold: None
+) -> None:
+    """A link could otherwise make a verifier (a server) hash a file it would not show."""
+    path = _project(tmp_path, 5)
+    _sign(path, signer)
+    manifest = tmp_path / "nb.ipynb.outputs.sha256"
+    (tmp_path / ".env").write_bytes(manifest.read_bytes())  # even the signed bytes
+    manifest.unlink()
+    manifest.symlink_to(".env")
+    report = _not_verified(path, options, "modified", "nb.ipynb.outputs.sha256")
+    assert report.outputs[0].actual_sha256 is None
+
+
+def test_a_notebook_reached_through_a_link_keeps_its_manifest_in_its_real_folder(
+    tmp_path: Path, signer: KeylessSigner, options: api.VerifyOptions, small_threshold: None
+) -> None:
+    path = _project(tmp_path / "real", 5)
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "elsewhere" / "nb.ipynb"
+    link.symlink_to(path)
+    result = api.sign(link, signer, api.SignOptions(outputs=(str(tmp_path / "real" / "parts"),)))
+    assert result.manifest == tmp_path / "real" / "nb.ipynb.outputs.sha256" and result.manifest.is_file()
+    assert link.is_symlink() and not (tmp_path / "elsewhere" / "nb.ipynb.outputs.sha256").exists()
+    assert api.verify(link, options).status == "verified"
+    assert api.verify(path, options).status == "verified"
