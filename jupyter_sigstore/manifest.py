@@ -78,11 +78,6 @@ def manifest_name(notebook: Path) -> str:
     return notebook.name + MANIFEST_SUFFIX
 
 
-def is_manifest_name(name: str) -> bool:
-    """Whether a file name is an outputs manifest's (never signed as an output itself)."""
-    return name.endswith(MANIFEST_SUFFIX)
-
-
 def manifest_bytes(outputs: Sequence[OutputDigest]) -> bytes:
     """The manifest listing ``outputs``, sorted by path. A path holding a line break or a
     backslash cannot be written the way ``sha256sum -c`` reads it without escapes: refused."""
