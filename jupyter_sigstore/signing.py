@@ -229,6 +229,11 @@ def sign_notebook(
         with paused_gc():
             ref, data = describe(chosen.local, manifest_name(path))
         manifest = _Manifest(ref, Path(os.path.realpath(path)).parent / ref.path, data)
+        if not os.access(manifest.target.parent, os.W_OK | os.X_OK):  # a file's folder was checked
+            raise NotebookError(
+                f"folder {manifest.target.parent} is not writable, and {len(chosen.local)} outputs need "
+                f"the manifest {ref.path} there; nothing was signed"
+            )
     statement = build_statement(
         path.name,
         digest,
