@@ -32,24 +32,11 @@ TEST_RESULT_PREDICATE_TYPE = "https://in-toto.io/attestation/test-result/v0.1"
 BUILD_TYPE = "https://jupyter-sigstore.dev/notebook-run/v1"
 BUILDER_ID = "https://jupyter-sigstore.dev/run/v1"
 PROVENANCE_SUFFIX = ".provenance.sigstore.json"
-MANIFEST_SUFFIX = ".outputs.sha256"
-#: Beyond this many outputs the SLSA subjects name a manifest of them (``sha256sum -c`` format).
-MAX_OUTPUT_SUBJECTS = 100
 
 
 def provenance_sidecar(notebook: Path) -> Path:
     """Where ``run`` writes the SLSA provenance of ``notebook``: ``<notebook>.provenance.sigstore.json``."""
     return notebook.with_name(notebook.name + PROVENANCE_SUFFIX)
-
-
-def manifest_path(notebook: Path) -> Path:
-    """The outputs manifest beside ``notebook`` (``<notebook>.outputs.sha256``)."""
-    return notebook.with_name(notebook.name + MANIFEST_SUFFIX)
-
-
-def manifest_bytes(outputs: Sequence[OutputDigest]) -> bytes:
-    """The outputs as ``sha256sum`` lines (``<hex>  <path>``), checkable with ``sha256sum -c``."""
-    return "".join(f"{o.sha256}  {o.path}\n" for o in outputs).encode("utf-8")
 
 
 def execution_record(

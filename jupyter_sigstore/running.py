@@ -39,10 +39,7 @@ from .nbfile import NBFORMAT_STYLE, LoadedNotebook, atomic_write, load_notebook
 from .options import NotebookModel, RunOptions, SignOptions
 from .outputs import OutputDigest, hash_outputs, select_outputs
 from .provenance import (
-    MAX_OUTPUT_SUBJECTS,
     execution_record,
-    manifest_bytes,
-    manifest_path,
     provenance_sidecar,
     slsa_statement,
 )
@@ -240,14 +237,6 @@ def sign_run(prepared: PreparedRun, signer: StatementSigner) -> RunResult:
 
             listed = (manifest.name, hashlib.sha256(manifest.read_bytes()).hexdigest())
             subjects = [listed, *((o.path, o.sha256) for o in result.outputs if isinstance(o, RemoteDigest))]
-            notes.append(
-                f"{len(result.outputs)} outputs: the SLSA subjects name their manifest {manifest.name}"
-            )
-        elif len(subjects) > MAX_OUTPUT_SUBJECTS:
-            manifest = manifest_path(target)
-            listing = manifest_bytes(result.outputs)
-            atomic_write(manifest, listing)
-            subjects = [(manifest.name, hashlib.sha256(listing).hexdigest())]
             notes.append(
                 f"{len(result.outputs)} outputs: the SLSA subjects name their manifest {manifest.name}"
             )
