@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,9 +74,23 @@ class ManifestRef:
         return cls(path, sha256, count, size)
 
 
-def manifest_name(notebook: Path) -> str:
-    """The manifest's file name for a notebook: ``<notebook name>.outputs.sha256``."""
-    return notebook.name + MANIFEST_SUFFIX
+def manifest_name(notebook: Path, sha256: str | None = None) -> str:
+    """The manifest's file name for a notebook: ``<notebook name>.outputs.sha256``, or with
+    ``sha256``, ``<notebook name>.<its first 12 hex digits>.outputs.sha256``."""
+    return f"{notebook.name}.{sha256[:12]}{MANIFEST_SUFFIX}" if sha256 else notebook.name + MANIFEST_SUFFIX
+
+
+def holds_other(target: Path, data: bytes) -> bool:
+    """Whether something other than ``data`` is at ``target`` (a file with other bytes, a link, a
+    folder): writing ``data`` there would replace it."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+        return True
+    with open(target, "rb") as fh:
+        return fh.read(len(data) + 1) != data
 
 
 def manifest_bytes(outputs: Sequence[OutputDigest]) -> bytes:

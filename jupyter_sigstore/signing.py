@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -18,7 +18,14 @@ import rfc8785
 from .bundles import claimed_signer, log_index
 from .canonical import NotebookDigest, check_nbformat, digest_of
 from .errors import NotebookError, SigningError, UsageError, first_line
-from .manifest import MANIFEST_THRESHOLD, ManifestRef, describe, manifest_name, read_manifest
+from .manifest import (
+    MANIFEST_THRESHOLD,
+    ManifestRef,
+    describe,
+    holds_other,
+    manifest_name,
+    read_manifest,
+)
 from .nbfile import NBFORMAT_STYLE, LoadedNotebook, atomic_write, check_writable, load_notebook
 from .options import NotebookModel, SignOptions
 from .outputs import OutputDigest, OutputOptions, hash_outputs, paused_gc, select_outputs
@@ -226,9 +233,13 @@ def sign_notebook(
     keep, dropped = _earlier_signatures(nb, signer, options)
     manifest: _Manifest | None = None
     if len(chosen.local) > MANIFEST_THRESHOLD:
+        folder = Path(os.path.realpath(path)).parent
         with paused_gc():
             ref, data = describe(chosen.local, manifest_name(path))
-        manifest = _Manifest(ref, Path(os.path.realpath(path)).parent / ref.path, data)
+        if keep and holds_other(folder / ref.path, data):
+            # another signature that stays may name the manifest there: it must keep verifying
+            ref = replace(ref, path=manifest_name(path, ref.sha256))
+        manifest = _Manifest(ref, folder / ref.path, data)
         if not os.access(manifest.target.parent, os.W_OK | os.X_OK):  # a file's folder was checked
             raise NotebookError(
                 f"folder {manifest.target.parent} is not writable, and {len(chosen.local)} outputs need "
@@ -485,7 +496,6 @@ def _reference(nb: dict[str, Any], path: Path, signer: StatementSigner, options:
 def _with_manifest_outputs(provenance: Provenance, path: Path, allow_outside: bool) -> Provenance:
     """``provenance`` with the outputs its manifest lists, each with its size (a statement names
     outputs without sizes; verification just found their bytes unchanged)."""
-    from dataclasses import replace
 
     outputs = provenance.outputs
     if provenance.manifest is not None:

@@ -378,6 +378,42 @@ def test_a_countersignature_covers_the_same_manifest(
     assert report.status == "verified" and all(s.covers_current for s in report.signatures)
 
 
+def test_another_signers_manifest_is_never_overwritten(
+    tmp_path: Path,
+    signer: KeylessSigner,
+    sigstore_instance: LocalSigstore,
+    trust_config: Path,
+    small_threshold: None,
+) -> None:
+    """Nothing lost: bob signs the same notebook with other outputs; alice's signature, kept, still
+    verifies with its own manifest, and bob's names a manifest of its own. Re-signing by the same
+    signer replaces its own manifest in place (no file left behind)."""
+    path = _project(tmp_path, 5)
+    (tmp_path / "more").mkdir()
+    for i in range(5):
+        (tmp_path / "more" / f"m{i}.csv").write_text(f"more,{i}\n")
+    _sign(path, signer)
+    alices = (tmp_path / "nb.ipynb.outputs.sha256").read_bytes()
+    bob = KeylessSigner(Instance.select(trust_config=trust_config),
+                        parse_token(sigstore_instance.mint_token("bob@example.com"), "test"))  # fmt: skip
+    result = _sign(path, bob, "more", instance=bob.instance)
+    assert result.kept == 1
+    assert (tmp_path / "nb.ipynb.outputs.sha256").read_bytes() == alices
+    assert result.manifest is not None and result.manifest != tmp_path / "nb.ipynb.outputs.sha256"
+    assert result.manifest.name.endswith(".outputs.sha256") and b"more/m0.csv" in result.manifest.read_bytes()
+    for who in (ALICE, "bob@example.com"):
+        policy = TrustPolicy.exact(who, sigstore_instance.issuer_url)
+        report = api.verify(path, api.VerifyOptions(policy=policy, instance=bob.instance))
+        assert report.status == "verified", (who, report.summary)
+        assert all(s.covers_current for s in report.signatures), report.summary
+    # bob re-signs: his own signature is replaced, alice's manifest still stands beside his new one
+    again = _sign(path, bob, "more", instance=bob.instance)
+    assert again.manifest == result.manifest
+    assert sorted(p.name for p in tmp_path.glob("*.outputs.sha256")) == sorted(
+        ["nb.ipynb.outputs.sha256", result.manifest.name]
+    )
+
+
 def test_an_in_memory_model_gets_its_manifest_written(
     tmp_path: Path, signer: KeylessSigner, options: api.VerifyOptions, small_threshold: None
 ) -> None:
