@@ -22,6 +22,8 @@ from .report import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .inspecting import Inspection
     from .reproduction import Reproduction
 
@@ -110,6 +112,26 @@ def signature_line(n: int, sig: SignatureReport, *, reason: bool = True) -> str:
     return f"signature {n}: {sig.identity} (issuer {sig.issuer}){when}{log} - {trust}{cover}"
 
 
+OK_OUTPUTS_SHOWN = 20
+"""Outputs that are ``ok`` named one by one in text and HTML; the rest are counted (JSON lists all)."""
+
+
+def output_lines(outputs: Sequence[OutputReport], hint: str = "") -> list[str]:
+    """A line per output that needs attention, and per ``ok`` output up to :data:`OK_OUTPUTS_SHOWN`;
+    then e.g. ``99,980 more outputs ok`` and ``hint``."""
+    lines, ok = [], 0
+    for out in outputs:
+        if out.status == "ok":
+            ok += 1
+            if ok > OK_OUTPUTS_SHOWN:
+                continue
+        lines.append(output_line(out))
+    if ok > OK_OUTPUTS_SHOWN:
+        more = ok - OK_OUTPUTS_SHOWN
+        lines.append(f"{more:,} more output{'s' if more > 1 else ''} ok{hint}")
+    return lines
+
+
 def render_text(report: VerificationReport) -> str:
     """The report as plain text for terminals and logs (control characters escaped)."""
     invalid = [s for s in report.signatures if not s.valid]
@@ -123,7 +145,7 @@ def render_text(report: VerificationReport) -> str:
         lines.append(f"  policy: missing {', '.join(report.missing_roles)}")
     lines += [f"  notebook: {change}" for change in report.notebook_changes]
     lines += ["  " + cell_line(cell) for cell in report.changed_cells()]
-    lines += ["  " + output_line(out) for out in report.outputs]
+    lines += ["  " + line for line in output_lines(report.outputs, " (verify --json lists each one)")]
     lines += ["  " + displayed_line(d) for d in report.displayed if d.status != "signed"]
     for sig in report.signatures:
         if sig.execution:
@@ -218,7 +240,7 @@ def render_html(report: VerificationReport) -> str:
         items = "".join(f"<li>{escape(cell_line(c))}</li>" for c in changed)
         parts.append(f"<p>Changed cells:</p><ul>{items}</ul>")
     if report.outputs:
-        items = "".join(f"<li>{escape(output_line(out))}</li>" for out in report.outputs)
+        items = "".join(f"<li>{escape(line)}</li>" for line in output_lines(report.outputs))
         parts.append(f"<p>Data outputs:</p><ul>{items}</ul>")
     shown = [d for d in report.displayed if d.status != "signed"]
     if shown:

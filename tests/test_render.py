@@ -108,3 +108,32 @@ def test_every_control_character_is_escaped() -> None:
     controls = "".join(chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)])
     escaped = escape_terminal(controls)
     assert re.fullmatch(r"(\\x[0-9a-f]{2})+", escaped), escaped
+
+
+def test_many_ok_outputs_are_counted_and_every_problem_is_named(
+    example: Path, sigstore_instance: LocalSigstore, trust_config: Path
+) -> None:
+    """100,000 signed outputs must not print 100,000 lines: text and HTML name every output that is
+    not ok and the first few that are, then count the rest; JSON lists each one."""
+    from jupyter_sigstore.render import OK_OUTPUTS_SHOWN
+
+    many = example / "many"
+    many.mkdir()
+    total = OK_OUTPUTS_SHOWN + 10
+    for i in range(total):
+        (many / f"part-{i:03d}.csv").write_text(f"part,{i}\n")
+    instance = api.Instance.select(trust_config=trust_config)
+    signer = keyless_signer(sigstore_instance, trust_config)
+    notebook = example / "analysis.ipynb"
+    api.sign(notebook, signer, api.SignOptions(instance=instance, outputs=(str(many),)))
+    (many / f"part-{total - 1:03d}.csv").write_text("tampered\n")  # the last one: past the shown ok lines
+    policy = TrustPolicy.exact("alice@example.com", sigstore_instance.issuer_url)
+    report = api.verify(notebook, api.VerifyOptions(policy=policy, instance=instance))
+    assert report.status == "modified"
+    assert len(report.to_dict()["outputs"]) == total
+    text = api.render_text(report)
+    assert f"output many/part-{total - 1:03d}.csv: modified" in text
+    assert len(re.findall(r"^  output .*: ok$", text, flags=re.M)) == OK_OUTPUTS_SHOWN
+    assert "  9 more outputs ok (verify --json lists each one)" in text
+    html = api.render_html(report)
+    assert html.count("<li>output ") == OK_OUTPUTS_SHOWN + 1 and "9 more outputs ok</li>" in html

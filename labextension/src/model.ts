@@ -301,6 +301,28 @@ export function describeOutput(out: IOutputReport): string {
   return line;
 }
 
+/** How many `ok` outputs the sidebar names one by one (as the CLI's text report does). */
+export const OK_OUTPUTS_SHOWN = 20;
+
+/**
+ * The outputs a person should see named: every one that is not `ok`, and the first
+ * OK_OUTPUTS_SHOWN that are; `moreOk` counts the others (100,000 outputs are not 100,000 rows).
+ */
+export function outputsToList(outputs: IOutputReport[]): {
+  shown: IOutputReport[];
+  moreOk: number;
+} {
+  const shown: IOutputReport[] = [];
+  let ok = 0;
+  for (const out of outputs) {
+    if (out.status === 'ok' && ++ok > OK_OUTPUTS_SHOWN) {
+      continue;
+    }
+    shown.push(out);
+  }
+  return { shown, moreOk: Math.max(0, ok - OK_OUTPUTS_SHOWN) };
+}
+
 /** Whether a report has outputs named by URL that were not read (the sidebar offers to check them). */
 export function hasUncheckedRemoteOutputs(
   report: IVerificationReport | null

@@ -9,6 +9,7 @@ import {
   describeOutput,
   displayedToReport,
   hasUncheckedRemoteOutputs,
+  outputsToList,
   IAttestationReport,
   ICellReport,
   IPendingPolicy,
@@ -157,7 +158,8 @@ export class ProvenanceSidebar extends Widget {
     if (report.outputs.length) {
       const outs = section(`Data outputs (${report.outputs.length})`);
       const list = el('ul', 'jp-sigstore-outputs', '');
-      for (const out of report.outputs) {
+      const { shown: listed, moreOk } = outputsToList(report.outputs);
+      for (const out of listed) {
         const item = el('li', '', '');
         item.dataset.status = out.status;
         item.append(
@@ -178,6 +180,15 @@ export class ProvenanceSidebar extends Widget {
             ? `sha256 was ${out.expected_sha256}, now ${out.actual_sha256 ?? '-'}`
             : detail;
         list.append(item);
+      }
+      if (moreOk) {
+        const more = el(
+          'li',
+          'jp-sigstore-muted',
+          `${moreOk.toLocaleString('en-US')} more output${moreOk > 1 ? 's' : ''} ok`
+        );
+        more.dataset.status = 'ok-more';
+        list.append(more);
       }
       outs.append(list);
       if (hasUncheckedRemoteOutputs(report)) {

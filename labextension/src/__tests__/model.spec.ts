@@ -14,6 +14,8 @@ import {
   displayedFiles,
   displayedToReport,
   hasUncheckedRemoteOutputs,
+  OK_OUTPUTS_SHOWN,
+  outputsToList,
   IAttestationReport,
   IKernelSignRequest,
   IOutputReport,
@@ -738,5 +740,33 @@ describe('data outputs', () => {
       false
     );
     expect(hasUncheckedRemoteOutputs(null)).toBe(false);
+  });
+});
+
+describe('outputsToList', () => {
+  const ok = (n: number): IOutputReport => ({
+    path: `parts/p${n}.csv`,
+    status: 'ok',
+    expected_sha256: 'a'.repeat(64),
+    actual_sha256: 'a'.repeat(64),
+    error: null
+  });
+  it('names every problem and the first ok outputs, and counts the rest', () => {
+    const outputs = Array.from({ length: OK_OUTPUTS_SHOWN + 50 }, (_, n) =>
+      ok(n)
+    );
+    outputs[OK_OUTPUTS_SHOWN + 40] = {
+      ...ok(OK_OUTPUTS_SHOWN + 40),
+      status: 'missing',
+      actual_sha256: null
+    };
+    const { shown, moreOk } = outputsToList(outputs);
+    expect(shown.length).toBe(OK_OUTPUTS_SHOWN + 1);
+    expect(shown[shown.length - 1].status).toBe('missing');
+    expect(moreOk).toBe(49);
+    expect(outputsToList(outputs.slice(0, 3))).toEqual({
+      shown: outputs.slice(0, 3),
+      moreOk: 0
+    });
   });
 });
