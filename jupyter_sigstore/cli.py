@@ -325,7 +325,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
         )
     if len(result.outputs) > _LISTED_OUTPUTS:
         lines.append(
-            f"  ... and {len(result.outputs) - _LISTED_OUTPUTS} more outputs (--json lists them all)"
+            f"  ... and {len(result.outputs) - _LISTED_OUTPUTS:,} more outputs (--json lists them all)"
         )
     lines += [f"  note: {note}" for note in result.notes]
     if result.manifest:

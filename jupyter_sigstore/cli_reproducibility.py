@@ -227,7 +227,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     lines.append(f"  notebook sha256 ({sig.profile}): {sig.notebook_digest}")
     lines += [f"  output {o.path}: sha256 {o.sha256}" for o in sig.outputs[:_LISTED]]
     if len(sig.outputs) > _LISTED:
-        lines.append(f"  ... and {len(sig.outputs) - _LISTED} more outputs (--json lists them all)")
+        lines.append(f"  ... and {len(sig.outputs) - _LISTED:,} more outputs (--json lists them all)")
     lines.append(f"  notebook signature (with the execution record): log index {sig.log_index}")
     lines.append(
         f"  execution provenance (SLSA v1) written to {result.provenance}: "

@@ -118,7 +118,7 @@ OK_OUTPUTS_SHOWN = 20
 
 def output_lines(outputs: Sequence[OutputReport], hint: str = "") -> list[str]:
     """A line per output that needs attention, and per ``ok`` output up to :data:`OK_OUTPUTS_SHOWN`;
-    then e.g. ``99,980 more outputs ok`` and ``hint``."""
+    then e.g. ``... and 99,980 more outputs ok`` and ``hint``."""
     lines, ok = [], 0
     for out in outputs:
         if out.status == "ok":
@@ -128,7 +128,7 @@ def output_lines(outputs: Sequence[OutputReport], hint: str = "") -> list[str]:
         lines.append(output_line(out))
     if ok > OK_OUTPUTS_SHOWN:
         more = ok - OK_OUTPUTS_SHOWN
-        lines.append(f"{more:,} more output{'s' if more > 1 else ''} ok{hint}")
+        lines.append(f"... and {more:,} more output{'s' if more > 1 else ''} ok{hint}")
     return lines
 
 
@@ -145,7 +145,7 @@ def render_text(report: VerificationReport) -> str:
         lines.append(f"  policy: missing {', '.join(report.missing_roles)}")
     lines += [f"  notebook: {change}" for change in report.notebook_changes]
     lines += ["  " + cell_line(cell) for cell in report.changed_cells()]
-    lines += ["  " + line for line in output_lines(report.outputs, " (verify --json lists each one)")]
+    lines += ["  " + line for line in output_lines(report.outputs, " (--json lists them all)")]
     lines += ["  " + displayed_line(d) for d in report.displayed if d.status != "signed"]
     for sig in report.signatures:
         if sig.execution:

@@ -185,7 +185,7 @@ export class ProvenanceSidebar extends Widget {
         const more = el(
           'li',
           'jp-sigstore-muted',
-          `${moreOk.toLocaleString('en-US')} more output${moreOk > 1 ? 's' : ''} ok`
+          `... and ${moreOk.toLocaleString('en-US')} more output${moreOk > 1 ? 's' : ''} ok`
         );
         more.dataset.status = 'ok-more';
         list.append(more);
