@@ -3,43 +3,24 @@ the loopback Sigstore instance, and Debian's headless Chromium driven by Playwri
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_roundtrip import CHROMIUM, CHROMIUM_ARGS, serve_jupyter
 
 from jupyter_sigstore.testing import LocalSigstore
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+TOKEN = "browser-test-token"
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -267,64 +248,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory, browser_sigstore: LocalSigstor
     # the kernels started by this lab hold an identity and the test instance (for `%sigstore sign`)
     env["JUPYTER_SIGSTORE_TRUST_CONFIG"] = str(trust_config)
     env["SIGSTORE_ID_TOKEN"] = browser_sigstore.mint_token("alice@example.com", expires_in=3600)
-    with _server("jupyter-lab", "jupyterlab", base, root, env) as (url, token):
-        yield Lab(url, token, root, trust_config, policy, env, browser_sigstore, base)
+    with serve_jupyter("lab", root, env, base / "jupyter-lab.log", TOKEN) as url:
+        yield Lab(url, TOKEN, root, trust_config, policy, env, browser_sigstore, base)
 
 
 @pytest.fixture(scope="session")
 def notebook7(lab: Lab) -> Iterator[Lab]:
     """The same root, settings and extensions served by ``jupyter notebook`` (Notebook 7)."""
     pytest.importorskip("notebook", minversion="7")
-    with _server("jupyter-notebook", "notebook", lab.base, lab.root, lab.env) as (url, token):
-        yield replace(lab, url=url, token=token)
-
-
-@contextlib.contextmanager
-def _server(
-    script: str, module: str, base: Path, root: Path, env: dict[str, str]
-) -> Iterator[tuple[str, str]]:
-    """Start a Jupyter server application on a free port; yield its URL and token; stop it."""
-    port = _free_port()
-    token = "browser-test-token"
-    found = Path(sys.executable).parent / script
-    cmd = [str(found)] if found.exists() else [sys.executable, "-m", module]
-    cmd += [
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}",
-        f"--IdentityProvider.token={token}",
-        "--LabServerApp.collaborative=False",
-    ]
-    if script == "jupyter-lab":
-        cmd.append("--LabApp.news_url=")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log_path = base / f"{script}.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{script} exited: {log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{script} did not start in 120 s") from None
-                time.sleep(0.5)
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with serve_jupyter("notebook", lab.root, lab.env, lab.base / "jupyter-notebook.log", TOKEN) as url:
+        yield replace(lab, url=url)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,9 +94,20 @@ def jupyter_server(base: Path, *, app: str = "lab", kernels: bool = True) -> Ite
     """Run ``jupyter lab`` (app="lab") or ``jupyter notebook`` (app="notebook") with root ``base/root``."""
     root = base / "root"
     root.mkdir(parents=True, exist_ok=True)
-    env = isolated_env(base)
-    port = _free_port()
     token = "roundtrip-token"
+    extra = [] if kernels else ["--KernelSpecManager.allowed_kernelspecs=no-kernel-offered"]
+    with serve_jupyter(app, root, isolated_env(base), base / f"{app}.log", token, extra) as url:
+        yield JupyterServer(url, token, root)
+
+
+@contextmanager
+def serve_jupyter(
+    app: str, root: Path, env: dict[str, str], log_path: Path, token: str, extra: Sequence[str] = ()
+) -> Iterator[str]:
+    """Start ``jupyter lab`` (app="lab") or ``jupyter notebook`` on a free port of 127.0.0.1 with
+    ``root`` as its root and ``token`` as its token, its output in ``log_path``; yield its URL once
+    it answers; shut it down."""
+    port = _free_port()
     script = Path(sys.executable).parent / f"jupyter-{app}"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "jupyterlab" if app == "lab" else app]
     cmd += [
@@ -106,14 +117,12 @@ def jupyter_server(base: Path, *, app: str = "lab", kernels: bool = True) -> Ite
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root}",
         f"--IdentityProvider.token={token}",
-        "--LabApp.news_url=",
         "--LabServerApp.collaborative=False",
+        *(["--LabApp.news_url="] if app == "lab" else []),
+        *extra,
     ]
-    if not kernels:
-        cmd.append("--KernelSpecManager.allowed_kernelspecs=no-kernel-offered")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    log_path = base / f"{app}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}/"
@@ -129,7 +138,7 @@ def jupyter_server(base: Path, *, app: str = "lab", kernels: bool = True) -> Ite
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"jupyter {app} did not start in 120 s") from None
                     time.sleep(0.5)
-            yield JupyterServer(url, token, root)
+            yield url
         finally:
             _stop(proc, url, token)
 
