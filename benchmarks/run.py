@@ -408,6 +408,25 @@ def bench_verify(workdir: Path, count: int, size: int, repeat: int, ours: str) -
     return {"verify_outputs_s": extra, "verify_outputs_vs_digest": extra / digest}
 
 
+def small_files(folder: Path, prefix: str, count: int) -> list[str]:
+    """Write ``count`` distinct files of 4 KiB named ``prefix + part-NNNNNN.bin`` under ``folder``,
+    read them into the page cache, and return their names."""
+    block = os.urandom(4096)
+    names = []
+    for i in range(count):
+        name = f"{prefix}part-{i:06d}.bin"
+        (folder / name).write_bytes(block[i % 251 :] + block[: i % 251])
+        names.append(name)
+    warm([folder / n for n in names])
+    return names
+
+
+def xargs_room() -> int:
+    """The most bytes of arguments xargs may put on one command line here (at most 4 MiB)."""
+    room = os.sysconf("SC_ARG_MAX") - sum(len(k) + len(v) + 2 for k, v in os.environ.items()) - 4096
+    return min(room, 4 << 20)
+
+
 def bench_small_files(workdir: Path, count: int, repeat: int, ours: str) -> dict[str, float]:
     print(
         f"\n[5] {count:,} files of 4 KiB: `jupyter-sigstore digest DIR` vs one serial "
@@ -415,17 +434,10 @@ def bench_small_files(workdir: Path, count: int, repeat: int, ours: str) -> dict
     )
     folder = workdir / "small"
     folder.mkdir()
-    block = os.urandom(4096)
-    names = []
-    for i in range(count):
-        name = f"part-{i:06d}.bin"
-        (folder / name).write_bytes(block[i % 251 :] + block[: i % 251])
-        names.append(name)
-    warm([folder / n for n in names])
+    names = small_files(folder, "", count)
     listing = "\0".join(names).encode()
     # One openssl for as many names as a command line holds (all 100,000 here), one after another.
-    room = os.sysconf("SC_ARG_MAX") - sum(len(k) + len(v) + 2 for k, v in os.environ.items()) - 4096
-    ssl_cmd = ["xargs", "-0", "-s", str(min(room, 4 << 20)), "openssl", "dgst", "-sha256"]
+    ssl_cmd = ["xargs", "-0", "-s", str(xargs_room()), "openssl", "dgst", "-sha256"]
     our_cmd = [ours, "digest", "."]
     assert parse_openssl(run(ssl_cmd, cwd=folder, input=listing)[1]) == parse_ours(
         run(our_cmd, cwd=folder)[1]
@@ -474,17 +486,9 @@ def bench_many_outputs(workdir: Path, count: int, repeat: int, ours: str) -> dic
 
     env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "xdg-cache"), XDG_DATA_HOME=str(workdir / "xdg-data"))
     project = workdir / "outputs-project"
-    outputs = project / "outputs"
-    outputs.mkdir(parents=True)
-    block = os.urandom(4096)
-    names = []
-    for i in range(count):
-        name = f"outputs/part-{i:06d}.bin"
-        (project / name).write_bytes(block[i % 251 :] + block[: i % 251])
-        names.append(name)
-    warm([project / n for n in names])
+    (project / "outputs").mkdir(parents=True)
+    names = small_files(project, "outputs/", count)
     listing = "\0".join(names).encode()
-    room = os.sysconf("SC_ARG_MAX") - sum(len(k) + len(v) + 2 for k, v in os.environ.items()) - 4096
     half = (count + 1) // 2  # two openssl processes, one per core
     ssl_cmd = [
         "xargs",
@@ -493,7 +497,7 @@ def bench_many_outputs(workdir: Path, count: int, repeat: int, ours: str) -> dic
         "-n",
         str(half),
         "-s",
-        str(min(room, 4 << 20)),
+        str(xargs_room()),
         "openssl",
         "dgst",
         "-sha256",
