@@ -516,19 +516,12 @@ class ReproductionSignature:
 def test_result(reproduction: Reproduction, notebook_name: str) -> dict[str, Any]:
     """The in-toto Test Result statement for ``reproduction``."""
     passed, warned, failed = [], [], []
-    for c in reproduction.cells:
-        name = f"cell {c.number}"
-        if c.status == "reproduced":
+    checked: list[tuple[str, str]] = [(f"cell {c.number}", c.status) for c in reproduction.cells]
+    checked += [(f"output {f.path}", f.status) for f in reproduction.files]
+    for name, status in checked:
+        if status == "reproduced":
             passed.append(name)
-        elif c.status in ("reproduced-normalised", "exempted"):
-            warned.append(name)
-        else:
-            failed.append(name)
-    for f in reproduction.files:
-        name = f"output {f.path}"
-        if f.status == "reproduced":
-            passed.append(name)
-        elif f.status in ("reproduced-normalised", "exempted"):
+        elif status in ("reproduced-normalised", "exempted"):
             warned.append(name)
         else:
             failed.append(name)
