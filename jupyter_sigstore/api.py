@@ -192,7 +192,7 @@ def digest(
     files, notes = expand_paths(paths, exclude=exclude, follow_symlinks=follow_symlinks, sizes=want_bar)
     sizes = sizes_of(files) if want_bar else None
     bar = Progress.for_terminal(sum(sizes), len(files)) if sizes is not None else None
-    paths_, names = [f.path for f in files], [f.name for f in files]
+    names, paths_ = [f[0] for f in files], [f[1] for f in files]  # OutputFile is (name, path, size)
     if bar is None:
         results = hash_files(paths_, names=names, sizes=sizes, jobs=jobs, collect_errors=True)
     else:

@@ -567,7 +567,6 @@ def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
     gc.disable()
     from .api import digest
     from .hashing import FileHash
-    from .walking import escape_name
 
     results, notes = digest(
         args.paths,
@@ -582,21 +581,29 @@ def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
 
         for note in notes:
             print(f"note: {escape_terminal(note)}", file=sys.stderr)
-    failed = 0
-    lines = []
-    for f, result in results:
-        if isinstance(result, FileHash):
-            text, escaped = escape_name(f.name)
-            lead = "\\" if escaped else ""
-            lines.append(f"{lead}sha256:{result.sha256}  {text}\n")
-        else:
-            failed += 1
-            _error(result)
+    lines = [f"sha256:{r[0]}  {f[0]}\n" for f, r in results if type(r) is FileHash]
+    failures = [r for _, r in results if not isinstance(r, FileHash)] if len(lines) < len(results) else []
+    for failure in failures:
+        _error(failure)
+    text = "".join(lines)
+    # A name with a backslash or a line break is escaped as sha256sum does; the check is on the whole
+    # text (hex digests hold neither) as the lines are built, per line, the cheapest way measured.
+    if "\\" in text or "\r" in text or text.count("\n") != len(lines):
+        text = "".join([_checksum_line(r[0], f[0]) for f, r in results if type(r) is FileHash])
     sys.stdout.flush()
     # Names are written back as the bytes they are on disk (like sha256sum), UTF-8 or not.
-    sys.stdout.buffer.write("".join(lines).encode("utf-8", "surrogateescape"))
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
     sys.stdout.flush()
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _checksum_line(sha256: str, name: str) -> str:
+    """A ``digest`` output line, the name escaped as ``sha256sum`` escapes it."""
+    from .walking import escape_name
+
+    text, escaped = escape_name(name)
+    lead = "\\" if escaped else ""
+    return f"{lead}sha256:{sha256}  {text}\n"
 
 
 def _plain_digest_args(argv: Sequence[str]) -> SimpleNamespace | None:

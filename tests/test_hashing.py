@@ -295,12 +295,39 @@ def test_forked_worker_reports_progress_within_a_big_file(
     hashing._child([(0,)], [tmp_path / "big"], None, work_r, out_w, True)
     os.close(out_w)
     with os.fdopen(out_r, "rb") as fh:
-        lines = fh.read().decode().splitlines()
+        sent = fh.read()
     os.close(work_r)
-    *counts, last = lines
-    assert len(counts) >= 5 and all(line.startswith("-1\tbytes\t") for line in counts)
-    assert sum(int(line.split("\t")[2]) for line in counts) == len(data)
-    assert last == f"0\tok\t{hashlib.sha256(data).hexdigest()}\t{len(data)}"
+    reports = []
+    while sent[:8] == hashing._PROGRESS.to_bytes(8, "little"):  # the progress reports come first
+        reports.append(hashing._HEADER.unpack_from(sent)[2])
+        sent = sent[hashing._HEADER.size :]
+    assert len(reports) >= 5 and sum(reports) == len(data)
+    bar = Progress(len(data), 1, io.StringIO())
+    results: list[FileHash | OutputError | None] = [None]
+    assert hashing._take_blocks(sent, [(0,)], results, bar) == b""
+    assert results == [FileHash(hashlib.sha256(data).hexdigest(), len(data))] and bar.done_files == 1
+
+
+def test_worker_blocks_are_taken_only_when_whole(tmp_path: Path) -> None:
+    # A block split across pipe reads waits for its end; a failed file's error keeps its kind.
+    (tmp_path / "a").write_bytes(b"a")
+    work_r, work_w = os.pipe()
+    out_r, out_w = os.pipe()
+    os.write(work_w, (0).to_bytes(4, "little"))
+    os.close(work_w)
+    paths = [tmp_path / "a", tmp_path / "gone\tand\nodd"]
+    hashing._child([(0, 1)], paths, ["a", "gone\tand\nodd"], work_r, out_w, False)
+    os.close(out_w)
+    with os.fdopen(out_r, "rb") as fh:
+        sent = fh.read()
+    os.close(work_r)
+    results: list[FileHash | OutputError | None] = [None, None]
+    for cut in (1, hashing._HEADER.size, len(sent) - 1):
+        assert hashing._take_blocks(sent[:cut], [(0, 1)], results, None) == sent[:cut]
+        assert results == [None, None]
+    assert hashing._take_blocks(sent + b"\0" * 5, [(0, 1)], results, None) == b"\0" * 5
+    assert results[0] == FileHash(hashlib.sha256(b"a").hexdigest(), 1)
+    assert isinstance(results[1], OutputError) and "gone\tand\nodd does not exist" in str(results[1])
 
 
 def test_records_behave_like_the_tuples_they_replace() -> None:

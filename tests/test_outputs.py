@@ -797,6 +797,20 @@ def test_digest_lists_what_signing_sees(project: Path, capsysbinary: pytest.Capt
     assert listed["data/part-0.parquet"] == signed["data/part-0.parquet"]
 
 
+@pytest.mark.parametrize(("name", "written"), [("a\nb", "a\\nb"), ("a\\b", "a\\\\b"), ("a\rb", "a\\rb")])
+def test_digest_escapes_each_name_that_needs_it_alone(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], name: str, written: str
+) -> None:
+    # one name to escape among plain ones: escaping is decided on the whole listing
+    for plain in ("p1", "p2"):
+        (tmp_path / plain).write_bytes(b"p")
+    (tmp_path / name).write_bytes(b"x")
+    rc, out, err = _digest(capsysbinary, str(tmp_path))
+    p, x = hashlib.sha256(b"p").hexdigest(), hashlib.sha256(b"x").hexdigest()
+    assert rc == 0, err
+    assert out == f"\\sha256:{x}  {tmp_path}/{written}\nsha256:{p}  {tmp_path}/p1\nsha256:{p}  {tmp_path}/p2\n"
+
+
 def test_digest_bad_input(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     rc, out, err = _digest(capsysbinary, "missing.csv")
     assert rc == 2 and err.startswith("error: missing.csv does not exist") and out == ""
