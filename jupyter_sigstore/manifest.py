@@ -19,6 +19,7 @@ import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,15 +97,16 @@ def holds_other(target: Path, data: bytes) -> bool:
 def manifest_bytes(outputs: Sequence[OutputDigest]) -> bytes:
     """The manifest listing ``outputs``, sorted by path. A path holding a line break or a
     backslash cannot be written the way ``sha256sum -c`` reads it without escapes: refused."""
-    lines = []
-    for out in sorted(outputs, key=lambda o: o.path):
-        if "\n" in out.path or "\r" in out.path or "\\" in out.path:
-            raise OutputError(
-                f"output {out.path!r}: a file name with a line break or a backslash cannot go in the "
-                f"outputs manifest used above {MANIFEST_THRESHOLD} outputs; rename it"
-            )
-        lines.append(f"{out.sha256}  {out.path}\n")
-    return "".join(lines).encode("utf-8")
+    ordered = sorted(outputs, key=itemgetter(0))  # by path
+    text = "".join([f"{out[1]}  {out[0]}\n" for out in ordered])  # sha256, path
+    # hex digests hold none of these: any is in a path
+    if "\\" in text or "\r" in text or text.count("\n") != len(ordered):
+        bad = next(out.path for out in ordered if "\n" in out.path or "\r" in out.path or "\\" in out.path)
+        raise OutputError(
+            f"output {bad!r}: a file name with a line break or a backslash cannot go in the "
+            f"outputs manifest used above {MANIFEST_THRESHOLD} outputs; rename it"
+        )
+    return text.encode("utf-8")
 
 
 def describe(outputs: Sequence[OutputDigest], name: str) -> tuple[ManifestRef, bytes]:
@@ -156,6 +158,7 @@ def parse_manifest(data: bytes, ref: ManifestRef, *, allow_parent: bool = False)
     outputs: list[OutputDigest] = []
     previous = b""
     at = 0
+    new = tuple.__new__  # skips OutputDigest.__new__'s Python frame: this runs once per line
     for line in _LINE.finditer(data):  # one match at a time: no list of every line to outlive
         if line.start() != at:
             break
@@ -170,7 +173,7 @@ def parse_manifest(data: bytes, ref: ManifestRef, *, allow_parent: bool = False)
             raise BundleError(f"{where}: line {len(outputs) + 1} names a path that is not UTF-8") from None
         except BundleError as exc:
             raise BundleError(f"{where}: line {len(outputs) + 1}: {exc}") from None
-        outputs.append(OutputDigest(path, line.group(1).decode("ascii"), -1))
+        outputs.append(new(OutputDigest, (path, line.group(1).decode("ascii"), -1)))
         at = line.end()
     if at != len(data):
         if data.find(b"\n", at) < 0:

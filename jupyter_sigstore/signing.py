@@ -155,7 +155,7 @@ class SignResult:
     notebook: Path
     notebook_digest: str
     profile: str
-    outputs: tuple[OutputDigest, ...]
+    outputs: tuple[OutputDigest | RemoteDigest, ...]
     bundle_json: str
     block: dict[str, Any]
     identity: str | None

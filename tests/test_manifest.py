@@ -22,7 +22,13 @@ from jupyter_sigstore import api, signing
 from jupyter_sigstore.canonical import notebook_digest
 from jupyter_sigstore.errors import BundleError, OutputError
 from jupyter_sigstore.instance import Instance
-from jupyter_sigstore.manifest import MANIFEST_THRESHOLD, ManifestRef, describe, parse_manifest
+from jupyter_sigstore.manifest import (
+    MANIFEST_THRESHOLD,
+    ManifestRef,
+    describe,
+    manifest_bytes,
+    parse_manifest,
+)
 from jupyter_sigstore.oidc.tokens import parse_token
 from jupyter_sigstore.outputs import OutputDigest
 from jupyter_sigstore.policy import TrustPolicy
@@ -346,6 +352,15 @@ def test_parse_manifest_counts_lines() -> None:
     assert [o.path for o in parse_manifest(data, ref)] == ["p0", "p1", "p2"]
     with pytest.raises(BundleError, match="lists 3 outputs, not the 4 signed"):
         parse_manifest(data, ManifestRef(ref.path, ref.sha256, 4, ref.size))
+
+
+@pytest.mark.parametrize("name", ["two\nlines.csv", "cr\rname.csv", "back\\slash.csv"])
+def test_manifest_refuses_each_name_sha256sum_would_need_escaped(name: str) -> None:
+    outputs = [OutputDigest(n, c * 64, 1) for n, c in (("a.csv", "a"), (name, "b"), ("z", "c"))]
+    with pytest.raises(OutputError, match=r"line break or a backslash") as caught:
+        manifest_bytes(outputs)
+    assert repr(name) in str(caught.value)
+    assert manifest_bytes([outputs[2], outputs[0]]) == f"{'a' * 64}  a.csv\n{'c' * 64}  z\n".encode()
 
 
 def test_a_name_with_a_line_break_is_refused_before_signing(

@@ -196,7 +196,6 @@ def _signed_versions(
 ) -> list[OutputReport]:
     """For changed or missing objects with a recorded version: does that version still hold the
     signed bytes?"""
-    from dataclasses import replace
 
     pinned = [RemoteObject(d.url, d.size, d.etag, d.version_id) for _, d in past]
     try:
@@ -206,7 +205,7 @@ def _signed_versions(
     out = list(reports)
     for (slot, d), result in zip(past, results, strict=True):
         exists = isinstance(result, RemoteDigest) and result.sha256 == d.sha256
-        out[slot] = replace(out[slot], signed_version_exists=exists)
+        out[slot] = out[slot]._replace(signed_version_exists=exists)
     return out
 
 

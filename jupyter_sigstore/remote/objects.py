@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..outputs import OutputDigest
-
 
 @dataclass(frozen=True)
 class RemoteObject:
@@ -20,10 +18,14 @@ class RemoteObject:
 
 
 @dataclass(frozen=True)
-class RemoteDigest(OutputDigest):
-    """A signed remote output: ``path`` is its URL; ``version_id`` and ``etag`` name the exact object
-    version that was hashed where the store offers them (None otherwise)."""
+class RemoteDigest:
+    """A signed remote output: ``path`` is its URL, with the SHA-256 and size of its bytes;
+    ``version_id`` and ``etag`` name the exact object version that was hashed where the store offers
+    them (None otherwise)."""
 
+    path: str
+    sha256: str
+    size: int
     version_id: str | None = None
     etag: str | None = None
 
