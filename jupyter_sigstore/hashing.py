@@ -126,15 +126,17 @@ def hash_file(
     buffer: bytearray | None = None,
     progress: Progress | _ByteReport | None = None,
     pipeline: bool = False,
+    dir_fd: int | None = None,
 ) -> FileHash:
-    """Hash one regular file in chunks; ``name`` is how errors refer to it (default: the path).
+    """Hash one regular file in chunks; ``name`` is how errors refer to it (default: the path), a
+    relative path is relative to the folder open as ``dir_fd`` (default: the working directory).
 
     ``pipeline`` lets a big file be read and hashed by two threads. Raises :class:`OutputError` when
     it cannot be read or is not a regular file, :class:`FileChangedError` when it changed while read.
     """
     name = os.fspath(path) if name is None else name
     try:
-        fd = os.open(path, _O_FLAGS)
+        fd = os.open(path, _O_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         raise _open_error(name, exc) from None
     try:
@@ -176,7 +178,7 @@ def hash_file(
     if not in_one_read:
         # Read over several calls: the path must still name the file that was read.
         try:
-            now = os.stat(path)
+            now = os.stat(path, dir_fd=dir_fd)
         except FileNotFoundError:
             raise FileChangedError(
                 f"output {name} disappeared while it was being hashed; wait until whatever writes it "
@@ -299,20 +301,44 @@ def hash_files(
     jobs: int | None = None,
     progress: Progress | None = None,
     collect_errors: bool = False,
+    root: str | None = None,
 ) -> list[FileHash | OutputError]:
     """Hash many files in parallel threads; results are in the order of ``paths``.
 
     ``names`` are used in error messages, ``sizes`` (when known, e.g. from a directory walk) let
-    big files start first so the threads finish together. The first error is raised, unless
-    ``collect_errors`` is set: then each failed file's entry is its :class:`OutputError`.
+    big files start first so the threads finish together. Relative paths are relative to ``root``
+    when given (opened once: no path is joined per file, and each is looked up from there). The
+    first error is raised, unless ``collect_errors`` is set: then each failed file's entry is its
+    :class:`OutputError`.
     """
+    if root is None:
+        return _hash_files(paths, names, sizes, jobs, progress, collect_errors, None)
+    try:
+        dir_fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise OutputError(f"folder {root} cannot be opened: {exc.strerror or exc}") from None
+    try:
+        return _hash_files(paths, names, sizes, jobs, progress, collect_errors, dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _hash_files(
+    paths: Sequence[str | os.PathLike[str]],
+    names: Sequence[str] | None,
+    sizes: Sequence[int] | None,
+    jobs: int | None,
+    progress: Progress | None,
+    collect_errors: bool,
+    dir_fd: int | None,
+) -> list[FileHash | OutputError]:
     n = len(paths)
     results: list[FileHash | OutputError | None] = [None] * n
     allowed = max(1, jobs or default_jobs())
     pipeline = n == 1 and allowed >= 2
     jobs = min(allowed, n or 1)
     if jobs >= 2 and n >= FORK_MIN_FILES and _can_fork():
-        return _hash_forked(paths, names, sizes, jobs, progress, collect_errors)
+        return _hash_forked(paths, names, sizes, jobs, progress, collect_errors, dir_fd)
 
     def run_one(i: int, buf: bytearray) -> bool:
         try:
@@ -322,6 +348,7 @@ def hash_files(
                 buffer=buf,
                 progress=progress,
                 pipeline=pipeline,
+                dir_fd=dir_fd,
             )
         except OutputError as exc:
             if not collect_errors:
@@ -432,6 +459,7 @@ def _child(
     work: int,
     out: int,
     report_bytes: bool,
+    dir_fd: int | None = None,
 ) -> None:
     """Take batch numbers from the shared ``work`` pipe until it ends; for each batch write a block
     to ``out`` with each file's digest and size or error (and with ``report_bytes``, blocks counting
@@ -446,9 +474,8 @@ def _child(
         records, errors = [], []
         for i in batches[number]:
             try:
-                h = hash_file(
-                    paths[i], name=names[i] if names is not None else None, buffer=buf, progress=report
-                )
+                name = names[i] if names is not None else None
+                h = hash_file(paths[i], name=name, buffer=buf, progress=report, dir_fd=dir_fd)
                 records.append(pack(bytes.fromhex(h[0]), h[1]))
             except OutputError as exc:
                 kind = "changed" if isinstance(exc, FileChangedError) else "error"
@@ -491,6 +518,7 @@ def _hash_forked(
     jobs: int,
     progress: Progress | None,
     collect_errors: bool,
+    dir_fd: int | None = None,
 ) -> list[FileHash | OutputError]:
     """Hash in ``jobs`` forked processes; same contract as hash_files.
 
@@ -518,7 +546,7 @@ def _hash_forked(
                 try:
                     os.close(read_end)
                     os.close(work_w)
-                    _child(batches, paths, names, work_r, write_end, progress is not None)
+                    _child(batches, paths, names, work_r, write_end, progress is not None, dir_fd)
                 except BaseException:
                     code = 70
                 finally:

@@ -475,7 +475,7 @@ def check_outputs(
 
     # Lean on purpose (100,000 outputs must stay within about 1 KB each): the folders are walked
     # first, digests are shared with the signed ones, and files are hashed in slices, so only one
-    # slice's paths and results are alive at a time.
+    # slice's results are alive at a time.
     added: list[OutputReport] = []
     walked: set[str] = set()
     if rules is not None:
@@ -489,56 +489,36 @@ def check_outputs(
 
     root = notebook.resolve().parent
     prefix = os.path.join(str(root), "")  # the root and one separator: joined by concatenation
-    reports: list[OutputReport | None] = [None] * len(signed)
-    to_hash: list[int] = []  # the index in ``signed`` of each output to hash
-    crowded = _crowded_folders([out for out in signed if out[0] not in walked])
-    folders: dict[str, tuple[bool, frozenset[str] | None]] = {}
-
-    def folder(parent: str) -> tuple[bool, frozenset[str] | None]:
-        """Whether a folder of signed outputs really is inside the root, and, for one holding many
-        of them, which of its entries are links: one listing (the directory entries say which are
-        links, no stat per file on most file systems) instead of one lstat per file."""
-        inside = _is_within(Path(os.path.realpath(prefix + parent)), root)
-        links = None
-        if inside and parent in crowded:
-            with contextlib.suppress(OSError), os.scandir(prefix + parent) as entries:
-                links = frozenset(e.name for e in entries if e.is_symlink())
-        return inside, links
-
-    for i, (name, sha256, _) in enumerate(signed):
+    names = [out[0] for out in signed]  # out.path
+    for name in names:
         check_relative_path(name, allow_parent=allow_outside)
-        if not allow_outside and name not in walked:
-            parent, _, base = name.rpartition("/")
-            info = folders.get(parent)
-            if info is None:
-                info = folders[parent] = folder(parent)
-            inside, links = info
-            if not inside or (
-                (base in links if links is not None else os.path.islink(prefix + name))
-                and not _is_within(Path(os.path.realpath(prefix + name)), root)
-            ):
-                reports[i] = OutputReport(
-                    name, "modified", sha256, None, "now a link outside the notebook's folder"
-                )
-                continue
-        to_hash.append(i)
+    leaving = set() if allow_outside else _leading_outside(root, [n for n in names if n not in walked])
     del walked  # not kept while the outputs are hashed
+    reports: list[OutputReport | None] = [None] * len(signed)
+    to_hash: Sequence[int] = range(len(signed))  # the index in ``signed`` of each output to hash
+    if leaving:
+        to_hash = [i for i, name in enumerate(names) if name not in leaving]
+        for i, (name, sha256, _) in enumerate(signed):
+            if name in leaving:
+                why = "now a link outside the notebook's folder"
+                reports[i] = OutputReport(name, "modified", sha256, None, why)
     bar = None
     if progress and Progress.shown_on():
-        total = sum(signed[i][2] if signed[i][2] >= 0 else _size(prefix + signed[i][0]) for i in to_hash)
+        total = sum(signed[i][2] if signed[i][2] >= 0 else _size(prefix + names[i]) for i in to_hash)
         bar = Progress.for_terminal(total, len(to_hash), label="checking outputs")
     with bar if bar is not None else contextlib.nullcontext():
         for first in range(0, len(to_hash), _CHECK_SLICE):
             part = to_hash[first : first + _CHECK_SLICE]
-            names = [signed[i][0] for i in part]
+            part_names = [names[i] for i in part]
             sizes = [signed[i][2] for i in part]
             results = hash_files(
-                [prefix + name for name in names],
-                names=names,
+                part_names,  # relative to the root
+                names=part_names,
                 sizes=sizes if min(sizes) >= 0 else None,
                 jobs=jobs,
                 progress=bar,
                 collect_errors=True,
+                root=str(root),
             )
             for i, result in zip(part, results, strict=True):
                 name, sha256, _ = signed[i]
@@ -553,6 +533,34 @@ def check_outputs(
     return [r for r in reports if r is not None] + added
 
 
+def _leading_outside(root: Path, names: list[str]) -> set[str]:
+    """Those of ``names`` (relative to ``root``) that lead outside it now: in a folder that does, or
+    a link to a file outside. A folder holding many of them is listed once to find its links (the
+    directory entries say which are links: no stat per file on most file systems) instead of one
+    lstat per file."""
+    prefix = os.path.join(str(root), "")
+    crowded = _crowded_folders(names)
+    folders: dict[str, tuple[bool, frozenset[str] | None]] = {}
+    leaving = set()
+    for name in names:
+        parent, _, base = name.rpartition("/")
+        info = folders.get(parent)
+        if info is None:
+            inside = _is_within(Path(os.path.realpath(prefix + parent)), root)
+            links = None
+            if inside and parent in crowded:
+                with contextlib.suppress(OSError), os.scandir(prefix + parent) as entries:
+                    links = frozenset(e.name for e in entries if e.is_symlink())
+            info = folders[parent] = (inside, links)
+        inside, links = info
+        if not inside or (
+            (base in links if links is not None else os.path.islink(prefix + name))
+            and not _is_within(Path(os.path.realpath(prefix + name)), root)
+        ):
+            leaving.add(name)
+    return leaving
+
+
 def _size(path: str) -> int:
     """A file's size for a progress bar (0 when it cannot be stat'ed: hashing reports why)."""
     try:
@@ -561,11 +569,11 @@ def _size(path: str) -> int:
         return 0
 
 
-def _crowded_folders(signed: Sequence[OutputDigest]) -> set[str]:
-    """The folders holding at least :data:`_CROWDED` signed outputs (names relative to the root)."""
+def _crowded_folders(names: Sequence[str]) -> set[str]:
+    """The folders holding at least :data:`_CROWDED` of ``names`` (relative to the root)."""
     from collections import Counter
 
-    counts = Counter(out.path.rpartition("/")[0] for out in signed)
+    counts = Counter(name.rpartition("/")[0] for name in names)
     return {folder for folder, n in counts.items() if n >= _CROWDED}
 
 
