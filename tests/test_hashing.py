@@ -345,3 +345,25 @@ def test_records_behave_like_the_tuples_they_replace() -> None:
         assert pickle.loads(pickle.dumps(record)) == record and type(copy.deepcopy(record)) is type(record)
     assert (FileHash("ab", 3).sha256, FileHash("ab", 3).size) == ("ab", 3)
     assert repr(OutputFile("a", "/x/a", 2)) == "OutputFile(name='a', path='/x/a', size=2)"
+
+
+@pytest.mark.parametrize("count", [1, 5, 40])  # serial, threads, forked workers
+def test_paths_relative_to_a_root_are_read_from_there_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    names = [f"sub/f{i}" for i in range(count)]
+    sizes = [(i * 7919) % (3 * hashing.CHUNK) for i in range(count)]
+    data = [_write(root / name, size, i) for i, (name, size) in enumerate(zip(names, sizes, strict=True))]
+    (tmp_path / "sub").mkdir()  # the same names from the working directory hold other bytes
+    for name in names:
+        (tmp_path / name).write_bytes(b"decoy")
+    monkeypatch.chdir(tmp_path)
+    expected = [FileHash(hashlib.sha256(d).hexdigest(), len(d)) for d in data]
+    for jobs in (1, 2):
+        assert hash_files(names, names=names, jobs=jobs, root=str(root)) == expected
+    missing = hash_files([*names, "sub/gone"], jobs=2, collect_errors=True, root=str(root))
+    assert isinstance(missing[-1], OutputError) and "sub/gone does not exist" in str(missing[-1])
+    with pytest.raises(OutputError, match="cannot be opened"):
+        hash_files(names, root=str(tmp_path / "no-such-folder"))
