@@ -586,10 +586,10 @@ def _added(signed: Sequence[OutputDigest], selected: Selected) -> list[OutputRep
     """The files the recorded rules select now that are not signed, and what else they met."""
     from .report import OutputReport
 
-    signed_names = {o[0] for o in signed}  # o.path
+    signed_names = set(map(itemgetter(0), signed))  # o.path
     added = [
         OutputReport(name, "added", None, None, "not in the signature")
-        for name in sorted(name for name in selected.names if name not in signed_names)
+        for name in sorted(selected.names - signed_names)
     ]
     added += [
         OutputReport(name, "added", None, None, message)

@@ -775,8 +775,11 @@ def test_crafted_signature_with_traversal_is_invalid(
 
 
 def _digest(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> tuple[int, str, str]:
+    import gc
+
     capsysbinary.readouterr()
     rc = main(["digest", *args])
+    assert gc.isenabled()  # digest runs without it, and gives it back to the calling process
     out, err = capsysbinary.readouterr()
     return rc, out.decode("utf-8", "surrogateescape"), err.decode()
 
