@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import json
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -136,22 +137,49 @@ def read_notebook(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _decode_pieces(data: bytes, name: str) -> list[str]:
     """The UTF-8 text of ``data`` in pieces (one for ASCII). Decoded whole, a text whose first wide
-    character comes late would be held three times at once (the bytes, a narrow copy, the widened text)."""
+    character comes late would be held three times at once (the bytes, a narrow copy, the widened text).
+
+    Python stores a text with 4 bytes a character if one is beyond U+FFFF (an emoji), 2 if not: each
+    such character is written as the JSON escape of its UTF-16 surrogate pair, which JSON reads as
+    the character itself, so a notebook holding an emoji takes half the memory. Not after a
+    backslash: there the escape would read differently (``\\`` and ``u...``), so that character stays.
+    """
     _refuse_utf16(data, name)
     if data.isascii():
         return [data.decode("ascii")]
     decoder = codecs.getincrementaldecoder("utf-8")()
-    pieces = []
+    pieces: list[str] = []
     view = memoryview(data)
     for start in range(0, len(data), _PIECE):
+        raw = view[start : start + _PIECE]
         try:
-            pieces.append(decoder.decode(view[start : start + _PIECE], final=start + _PIECE >= len(data)))
+            piece = decoder.decode(raw, final=start + _PIECE >= len(data))
         except UnicodeDecodeError as exc:
             raise _not_utf8(name, start + exc.start) from None
+        # a character beyond U+FFFF starts with one of F0-F4 in UTF-8 (perhaps in the last piece's end)
+        if any(data.find(lead, max(start - 3, 0), start + _PIECE) >= 0 for lead in _ASTRAL_LEADS):
+            piece = _narrow(piece, pieces[-1][-1:] if pieces else "")
+        pieces.append(piece)
     return pieces
 
 
+def _narrow(piece: str, before: str) -> str:
+    """``piece`` with each character beyond U+FFFF not after a backslash as its JSON escape;
+    ``before`` is the character preceding the piece (if any)."""
+
+    def escape(match: re.Match[str]) -> str:
+        at = match.start()
+        if (piece[at - 1] if at else before) == "\\":
+            return match.group()
+        code = ord(match.group()) - 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+    return _ASTRAL.sub(escape, piece)
+
+
 _PIECE = 1 << 24
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
 
 
 def _parse_file(path: Path, data: bytes | str) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from helpers import EXAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jupyter_sigstore import api
 from jupyter_sigstore.errors import NotebookError
@@ -137,3 +139,38 @@ def test_save_refuses_a_file_that_changed_since_it_was_read(tmp_path: Path) -> N
     with pytest.raises(NotebookError, match="changed on disk"):
         save_notebook(loaded, loaded.nb)
     assert path.read_text() == json.dumps(NB, indent=1)
+
+
+# Text made of what can change how JSON reads a character beyond U+FFFF once it is escaped:
+# backslashes, quotes, `u` and hex digits (an escape written before or after it), and wide characters.
+_TRICKY = st.text(alphabet='\\"ud83cfDC0 a\u2014\U0001f4c8\U00010000\U0010ffff', max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(content=_TRICKY, piece=st.integers(min_value=1, max_value=12))
+def test_wide_characters_escaped_for_memory_read_as_they_are_written(content: str, piece: int) -> None:
+    # as the content of a string, a key, or bare (mostly not JSON): parsed the same either way
+    import jupyter_sigstore.nbfile as nbfile
+
+    for text in (f'{{"k": "{content}"}}', f'{{"{content}": 1}}', content):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(nbfile, "_PIECE", piece)  # pieces end anywhere, even inside a character
+            narrowed = "".join(nbfile._decode_pieces(text.encode("utf-8"), "nb"))
+        try:
+            expected: object = json.loads(text)
+        except json.JSONDecodeError:
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(narrowed)
+            continue
+        assert json.loads(narrowed) == expected
+        if not any(after == "\\" for after, char in zip(text, text[1:], strict=False) if char > "\uffff"):
+            assert all(char <= "\uffff" for char in narrowed)  # two bytes a character, not four
+
+
+def test_a_notebook_with_an_emoji_is_read_narrow(tmp_path: Path) -> None:
+    nb = json.loads(json.dumps(NB))
+    nb["cells"][CODE]["source"] = "print('\U0001f4c8 up \\\\\U0001f4c9')"
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    assert load_notebook(path).nb == nb
+    assert api.verify(path).status == "unsigned"
