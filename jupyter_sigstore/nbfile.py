@@ -149,6 +149,7 @@ def _decode_pieces(data: bytes, name: str) -> list[str]:
         return [data.decode("ascii")]
     decoder = codecs.getincrementaldecoder("utf-8")()
     pieces: list[str] = []
+    last = ""  # the text's last character so far (a piece may be empty: a character cut in two)
     view = memoryview(data)
     for start in range(0, len(data), _PIECE):
         raw = view[start : start + _PIECE]
@@ -158,8 +159,9 @@ def _decode_pieces(data: bytes, name: str) -> list[str]:
             raise _not_utf8(name, start + exc.start) from None
         # a character beyond U+FFFF starts with one of F0-F4 in UTF-8 (perhaps in the last piece's end)
         if any(data.find(lead, max(start - 3, 0), start + _PIECE) >= 0 for lead in _ASTRAL_LEADS):
-            piece = _narrow(piece, pieces[-1][-1:] if pieces else "")
+            piece = _narrow(piece, last)
         pieces.append(piece)
+        last = piece[-1:] or last
     return pieces
 
 

@@ -146,7 +146,7 @@ def test_save_refuses_a_file_that_changed_since_it_was_read(tmp_path: Path) -> N
 _TRICKY = st.text(alphabet='\\"ud83cfDC0 a\u2014\U0001f4c8\U00010000\U0010ffff', max_size=40)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=2000, deadline=None)
 @given(content=_TRICKY, piece=st.integers(min_value=1, max_value=12))
 def test_wide_characters_escaped_for_memory_read_as_they_are_written(content: str, piece: int) -> None:
     # as the content of a string, a key, or bare (mostly not JSON): parsed the same either way
