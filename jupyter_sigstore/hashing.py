@@ -134,7 +134,19 @@ def hash_file(
     ``pipeline`` lets a big file be read and hashed by two threads. Raises :class:`OutputError` when
     it cannot be read or is not a regular file, :class:`FileChangedError` when it changed while read.
     """
-    name = os.fspath(path) if name is None else name
+    h, total = _sha256(path, os.fspath(path) if name is None else name, buffer, progress, pipeline, dir_fd)
+    return tuple.__new__(FileHash, (h.hexdigest(), total))  # skips FileHash.__new__'s Python frame
+
+
+def _sha256(
+    path: str | os.PathLike[str],
+    name: str,
+    buffer: bytearray | None,
+    progress: Progress | _ByteReport | None,
+    pipeline: bool,
+    dir_fd: int | None,
+) -> tuple[hashlib._Hash, int]:
+    """:func:`hash_file`'s work: the file's hash object and its size (a worker sends the raw digest)."""
     try:
         fd = os.open(path, _O_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
@@ -188,7 +200,7 @@ def hash_file(
             raise _open_error(name, exc) from None
         if _fingerprint(now) != _fingerprint(before):
             raise _changed(name)
-    return tuple.__new__(FileHash, (h.hexdigest(), total))  # skips FileHash.__new__'s Python frame
+    return h, total
 
 
 def _readinto(fd: int) -> Callable[[bytearray], int]:
@@ -474,9 +486,10 @@ def _child(
         records, errors = [], []
         for i in batches[number]:
             try:
-                name = names[i] if names is not None else None
-                h = hash_file(paths[i], name=name, buffer=buf, progress=report, dir_fd=dir_fd)
-                records.append(pack(bytes.fromhex(h[0]), h[1]))
+                path = paths[i]
+                name = names[i] if names is not None else os.fspath(path)
+                h, size = _sha256(path, name, buf, report, False, dir_fd)
+                records.append(pack(h.digest(), size))
             except OutputError as exc:
                 kind = "changed" if isinstance(exc, FileChangedError) else "error"
                 records.append(_FAILED_RECORD)
