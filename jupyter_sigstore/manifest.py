@@ -19,7 +19,7 @@ import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,8 +97,8 @@ def holds_other(target: Path, data: bytes) -> bool:
 def manifest_bytes(outputs: Sequence[OutputDigest]) -> bytes:
     """The manifest listing ``outputs``, sorted by path. A path holding a line break or a
     backslash cannot be written the way ``sha256sum -c`` reads it without escapes: refused."""
-    ordered = sorted(outputs, key=itemgetter(0))  # by path
-    text = "".join([f"{out[1]}  {out[0]}\n" for out in ordered])  # sha256, path
+    ordered = sorted(outputs, key=attrgetter("path"))
+    text = "".join([f"{out.sha256}  {out.path}\n" for out in ordered])
     # hex digests hold none of these: any is in a path
     if "\\" in text or "\r" in text or text.count("\n") != len(ordered):
         bad = next(out.path for out in ordered if "\n" in out.path or "\r" in out.path or "\\" in out.path)

@@ -46,36 +46,13 @@ if TYPE_CHECKING:
     from .report import OutputReport
 
 
-class OutputDigest(tuple[str, str, int]):
+class OutputDigest(NamedTuple):
     """A data output: its path relative to the notebook (POSIX form), SHA-256 and size (-1 when not
-    known). Compares and unpacks as a ``(path, sha256, size)`` tuple; a tuple, not a dataclass,
-    because a signature may list 100,000 of them (a fifth of the time to make one)."""
+    known). A named tuple, not a dataclass: a signature may list 100,000 of them."""
 
-    __slots__ = ()
-
-    def __new__(cls, path: str, sha256: str, size: int) -> OutputDigest:
-        return tuple.__new__(cls, (path, sha256, size))
-
-    @property
-    def path(self) -> str:
-        """The output's path relative to the notebook's folder, in POSIX form."""
-        return self[0]
-
-    @property
-    def sha256(self) -> str:
-        """The SHA-256 of its bytes, in hex."""
-        return self[1]
-
-    @property
-    def size(self) -> int:
-        """Its size in bytes, or -1 when not known."""
-        return self[2]
-
-    def __getnewargs__(self) -> tuple[object, ...]:  # for pickle and copy, as a NamedTuple has
-        return tuple(self)
-
-    def __repr__(self) -> str:
-        return f"OutputDigest(path={self[0]!r}, sha256={self[1]!r}, size={self[2]})"
+    path: str
+    sha256: str
+    size: int
 
 
 def check_relative_path(path: str, *, allow_parent: bool = False) -> str:
@@ -489,7 +466,7 @@ def check_outputs(
 
     root = notebook.resolve().parent
     prefix = os.path.join(str(root), "")  # the root and one separator: joined by concatenation
-    names = [out[0] for out in signed]  # out.path
+    names = [out.path for out in signed]
     for name in names:
         check_relative_path(name, allow_parent=allow_outside)
     leaving = set() if allow_outside else _leading_outside(root, [n for n in names if n not in walked])
@@ -586,7 +563,7 @@ def _added(signed: Sequence[OutputDigest], selected: Selected) -> list[OutputRep
     """The files the recorded rules select now that are not signed, and what else they met."""
     from .report import OutputReport
 
-    signed_names = set(map(itemgetter(0), signed))  # o.path
+    signed_names = {out.path for out in signed}
     added = [
         OutputReport(name, "added", None, None, "not in the signature")
         for name in sorted(selected.names - signed_names)
