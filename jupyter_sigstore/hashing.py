@@ -42,6 +42,11 @@ BIG_FILE = 64 << 20
 """Files larger than this, hashed alone with 2+ threads allowed, are read by one thread and hashed by
 another (a pipeline that overlaps the kernel copy with the hashing)."""
 _SLOTS = 4
+THREADS_FROM = 16 << 10
+"""Where threads (in servers and kernels: no forked workers there) hash files of this size or more,
+two beat one; smaller files go slower in two, since the Python around each file holds the GIL and
+the threads fight over it (`benchmarks/workers.py`, two threads against one: 4 KiB files 0.78x,
+16 KiB 1.15x, 256 KiB 1.77x). So threads beyond the first start only once such a file is known or met."""
 FORK_MIN_FILES = 32
 """With at least this many files, 2+ jobs, on Linux and in a process with no other threads (the CLI),
 hashing runs in forked worker processes: measured 1.8x on 2 cores for 5,000 files of 256 KiB, where
@@ -352,9 +357,10 @@ def _hash_files(
     if jobs >= 2 and n >= FORK_MIN_FILES and _can_fork():
         return _hash_forked(paths, names, sizes, jobs, progress, collect_errors, dir_fd)
 
-    def run_one(i: int, buf: bytearray) -> bool:
+    def run_one(i: int, buf: bytearray) -> int:
+        """Hash file ``i`` into ``results``; its size (0 if it failed)."""
         try:
-            results[i] = hash_file(
+            done = results[i] = hash_file(
                 paths[i],
                 name=names[i] if names is not None else None,
                 buffer=buf,
@@ -366,7 +372,8 @@ def _hash_files(
             if not collect_errors:
                 raise
             results[i] = exc
-        return True
+            return 0
+        return done[1]
 
     if jobs == 1:
         buf = bytearray(CHUNK)
@@ -384,6 +391,9 @@ def _hash_files(
     # so the error raised is always the first one in path order, whichever thread meets it first.
     first_failure = [n]
 
+    big_met = threading.Event()  # a file of THREADS_FROM bytes or more was hashed
+    alone = [True]  # whether the other threads are still waiting for such a file
+
     def worker() -> None:
         buf = bytearray(CHUNK)
         while first_failure[0] >= 0:
@@ -396,19 +406,31 @@ def _hash_files(
                 if i >= first_failure[0]:
                     continue  # batches are not in path order (big files first): look at the rest
                 try:
-                    run_one(i, buf)
+                    if run_one(i, buf) >= THREADS_FROM and alone[0]:
+                        alone[0] = False
+                        big_met.set()
                 except BaseException as exc:  # handed to the caller's thread below
                     with lock:
                         failures.append((i, exc))
                         first_failure[0] = min(first_failure[0], i)
 
     threads = [threading.Thread(target=worker, name=f"sha256-{t}", daemon=True) for t in range(jobs)]
-    for t in threads:
+    # All threads at once when a file is known to be big enough to gain from them; otherwise one,
+    # and the others once such a file is met.
+    started = threads if sizes is not None and max(sizes) >= THREADS_FROM else threads[:1]
+    for t in started:
         t.start()
     try:
-        for t in threads:
-            while t.is_alive():
-                t.join(0.25)  # a timed join keeps Ctrl-C responsive
+        while True:
+            if len(started) < jobs and big_met.wait(0.05):
+                for t in threads[len(started) :]:
+                    t.start()
+                started = threads
+            alive = [t for t in started if t.is_alive()]
+            if not alive:
+                break
+            if len(started) == jobs:
+                alive[0].join(0.25)  # a timed join keeps Ctrl-C responsive
     except BaseException:
         first_failure[0] = -1
         raise

@@ -367,3 +367,33 @@ def test_paths_relative_to_a_root_are_read_from_there_whatever_the_working_direc
     assert isinstance(missing[-1], OutputError) and "sub/gone does not exist" in str(missing[-1])
     with pytest.raises(OutputError, match="cannot be opened"):
         hash_files(names, root=str(tmp_path / "no-such-folder"))
+
+
+@pytest.mark.parametrize("known_sizes", [False, True])
+def test_threads_beyond_the_first_wait_for_a_file_big_enough_to_gain_from_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, known_sizes: bool
+) -> None:
+    # small files: one thread hashes them all (two would be slower); a big one lets the others start
+    monkeypatch.setattr(hashing, "FORK_MIN_FILES", 10**9)  # threads, as in a server or a kernel
+    hashed_by: dict[str, str] = {}
+    real = hashing._sha256
+
+    def recording(path: object, name: str, *args: object) -> object:
+        import threading
+
+        hashed_by[name] = threading.current_thread().name
+        return real(path, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing, "_sha256", recording)
+    small = [tmp_path / f"s{i}" for i in range(300)]
+    for i, path in enumerate(small):
+        _write(path, 100, i)
+    sizes = [100] * len(small) if known_sizes else None
+    results = hash_files(small, sizes=sizes, jobs=4, collect_errors=True)
+    assert all(isinstance(r, FileHash) for r in results)
+    assert set(hashed_by.values()) == {"sha256-0"}
+    big = tmp_path / "big"
+    data = _write(big, hashing.THREADS_FROM, 7)
+    with_big = hash_files([big, *small], sizes=[len(data), *sizes] if sizes else None, jobs=4)
+    assert with_big[0] == FileHash(hashlib.sha256(data).hexdigest(), len(data))
+    assert with_big[1:] == results
