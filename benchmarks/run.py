@@ -227,13 +227,7 @@ def bench_many_files(
     print(f"\n[2] {count:,} files of {size // 1024} KiB: `jupyter-sigstore digest DIR` vs one serial openssl")
     folder = workdir / "many"
     folder.mkdir()
-    block = os.urandom(size)
-    paths = []
-    for i in range(count):
-        p = folder / f"part-{i:05d}.bin"
-        p.write_bytes(block[i % 251 :] + block[: i % 251])
-        paths.append(p)
-    warm(paths)
+    paths = [folder / name for name in distinct_files(folder, "", count, size)]
     ssl_cmd = ["openssl", "dgst", "-sha256", *map(str, paths)]
     our_cmd = [ours, "digest", str(folder)]
     ssl_digests = parse_openssl(run(ssl_cmd)[1])
@@ -408,10 +402,10 @@ def bench_verify(workdir: Path, count: int, size: int, repeat: int, ours: str) -
     return {"verify_outputs_s": extra, "verify_outputs_vs_digest": extra / digest}
 
 
-def small_files(folder: Path, prefix: str, count: int) -> list[str]:
-    """Write ``count`` distinct files of 4 KiB named ``prefix + part-NNNNNN.bin`` under ``folder``,
-    read them into the page cache, and return their names."""
-    block = os.urandom(4096)
+def distinct_files(folder: Path, prefix: str, count: int, size: int = 4096) -> list[str]:
+    """Write ``count`` distinct files of ``size`` bytes named ``prefix + part-NNNNNN.bin`` under
+    ``folder``, read them into the page cache, and return their names."""
+    block = os.urandom(size)
     names = []
     for i in range(count):
         name = f"{prefix}part-{i:06d}.bin"
@@ -434,7 +428,7 @@ def bench_small_files(workdir: Path, count: int, repeat: int, ours: str) -> dict
     )
     folder = workdir / "small"
     folder.mkdir()
-    names = small_files(folder, "", count)
+    names = distinct_files(folder, "", count)
     listing = "\0".join(names).encode()
     # One openssl for as many names as a command line holds (all 100,000 here), one after another.
     ssl_cmd = ["xargs", "-0", "-s", str(xargs_room()), "openssl", "dgst", "-sha256"]
@@ -487,7 +481,7 @@ def bench_many_outputs(workdir: Path, count: int, repeat: int, ours: str) -> dic
     env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "xdg-cache"), XDG_DATA_HOME=str(workdir / "xdg-data"))
     project = workdir / "outputs-project"
     (project / "outputs").mkdir(parents=True)
-    names = small_files(project, "outputs/", count)
+    names = distinct_files(project, "outputs/", count)
     listing = "\0".join(names).encode()
     half = (count + 1) // 2  # two openssl processes, one per core
     ssl_cmd = [

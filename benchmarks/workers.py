@@ -19,20 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from run import distinct_files  # benchmarks/run.py, beside this script
+
 from jupyter_sigstore import hashing
-
-
-def make_files(folder: Path, count: int, size: int) -> list[str]:
-    """``count`` distinct files of ``size`` bytes in ``folder``, read once; their paths."""
-    folder.mkdir()
-    block = os.urandom(size)
-    paths = []
-    for i in range(count):
-        path = folder / f"f{i:06d}"
-        path.write_bytes(block[i % 251 :] + block[: i % 251])
-        paths.append(str(path))
-    hashing.hash_files(paths, jobs=1)  # into the page cache
-    return paths
 
 
 def best_times(paths: list[str], repeat: int) -> dict[str, float]:
@@ -77,7 +66,9 @@ def main() -> None:
             (25_000 // scale, 16 << 10),
             (100_000 // scale, 4 << 10),
         ):
-            paths = make_files(work / f"{count}x{size}", count, size)
+            folder = work / f"{count}x{size}"
+            folder.mkdir()
+            paths = [str(folder / name) for name in distinct_files(folder, "", count, size)]
             best = best_times(paths, args.repeat)
             base = best["1 worker"]
             shown = ", ".join(f"{label} {t:.3f} s ({base / t:.2f}x)" for label, t in best.items())
