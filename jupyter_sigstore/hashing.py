@@ -1,9 +1,10 @@
-"""Streaming, parallel SHA-256 digests of data-output files, with bounded memory.
+"""Streaming, parallel SHA-256 digests of data-output files, with bounded read buffers.
 
-Each worker thread owns one reusable buffer and reads files in large chunks; ``hashlib`` (OpenSSL,
-using the CPU's SHA instructions where present) releases the GIL while it hashes a chunk and the
-kernel read releases it too, so threads use every core without copying data between processes.
-Memory is ``jobs x chunk`` whatever the number or size of the files.
+Each worker (a forked process where the process has no other threads, as in the CLI; a thread
+elsewhere) owns one reusable buffer and reads files in 64 KiB chunks; ``hashlib`` (OpenSSL, using the
+CPU's SHA instructions where present) releases the GIL while it hashes a chunk and the kernel read
+releases it too. The buffers take ``jobs x chunk`` whatever the number or size of the files; the
+list of files and their results grow with their number.
 
 A file is fingerprinted (size, mtime, inode) when it is opened and again, through the same
 descriptor, after its last byte was read; any difference, or a byte count other than the size, means
