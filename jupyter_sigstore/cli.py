@@ -562,6 +562,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
     from .api import digest
     from .hashing import FileHash
+    from .walking import listing_needs_escape
 
     results, notes = digest(
         args.paths,
@@ -580,10 +581,8 @@ def _cmd_digest(args: argparse.Namespace | SimpleNamespace) -> int:
     failures = [r for _, r in results if not isinstance(r, FileHash)] if len(lines) < len(results) else []
     for failure in failures:
         _error(failure)
-    text = "".join(lines)
-    # A name with a backslash or a line break is escaped as sha256sum does; the check is on the whole
-    # text (hex digests hold neither) as the lines are built, per line, the cheapest way measured.
-    if "\\" in text or "\r" in text or text.count("\n") != len(lines):
+    text = "".join(lines)  # built the cheapest way measured, then escaped only if a name needs it
+    if listing_needs_escape(text, len(lines)):
         text = "".join([_checksum_line(r[0], f[0]) for f, r in results if type(r) is FileHash])
     sys.stdout.flush()
     # Names are written back as the bytes they are on disk (like sha256sum), UTF-8 or not.

@@ -393,7 +393,6 @@ def _hash_files(
     first_failure = [n]
 
     big_met = threading.Event()  # a file of THREADS_FROM bytes or more was hashed
-    alone = [True]  # whether the other threads are still waiting for such a file
 
     def worker() -> None:
         buf = bytearray(CHUNK)
@@ -407,8 +406,7 @@ def _hash_files(
                 if i >= first_failure[0]:
                     continue  # batches are not in path order (big files first): look at the rest
                 try:
-                    if run_one(i, buf) >= THREADS_FROM and alone[0]:
-                        alone[0] = False
+                    if run_one(i, buf) >= THREADS_FROM:
                         big_met.set()
                 except BaseException as exc:  # handed to the caller's thread below
                     with lock:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from .errors import BundleError, NotebookError, OutputError
 from .nbfile import read_regular_file
 from .outputs import OutputDigest, check_relative_path
-from .walking import MANIFEST_SUFFIX
+from .walking import MANIFEST_SUFFIX, listing_needs_escape, needs_escape
 
 MANIFEST_THRESHOLD = 1000
 """Signatures over more local outputs than this list them in a manifest file instead of the statement.
@@ -99,9 +99,8 @@ def manifest_bytes(outputs: Sequence[OutputDigest]) -> bytes:
     backslash cannot be written the way ``sha256sum -c`` reads it without escapes: refused."""
     ordered = sorted(outputs, key=attrgetter("path"))
     text = "".join([f"{out.sha256}  {out.path}\n" for out in ordered])
-    # hex digests hold none of these: any is in a path
-    if "\\" in text or "\r" in text or text.count("\n") != len(ordered):
-        bad = next(out.path for out in ordered if "\n" in out.path or "\r" in out.path or "\\" in out.path)
+    if listing_needs_escape(text, len(ordered)):
+        bad = next(out.path for out in ordered if needs_escape(out.path))
         raise OutputError(
             f"output {bad!r}: a file name with a line break or a backslash cannot go in the "
             f"outputs manifest used above {MANIFEST_THRESHOLD} outputs; rename it"

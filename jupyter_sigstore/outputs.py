@@ -556,7 +556,7 @@ def _crowded_folders(names: Sequence[str]) -> set[str]:
 
 _CROWDED = 256
 _CHECK_SLICE = 32768
-"""Files hashed per call when checking outputs (each call's paths and results are then dropped)."""
+"""Files hashed per call when checking outputs (each call's names and results are then dropped)."""
 
 
 def _added(signed: Sequence[OutputDigest], selected: Selected) -> list[OutputReport]:

@@ -561,8 +561,20 @@ def sizes_of(files: Sequence[OutputFile]) -> list[int]:
     return sizes
 
 
+def needs_escape(name: str) -> bool:
+    """Whether ``sha256sum`` escapes ``name`` in a checksum line: it holds a backslash or a line break."""
+    return "\\" in name or "\n" in name or "\r" in name
+
+
+def listing_needs_escape(text: str, lines: int) -> bool:
+    """Whether ``text``, ``lines`` checksum lines written without escapes, names a file that
+    :func:`needs_escape` (hex digests hold no backslash or line break: any is in a name). One test of
+    the whole listing, not one per name."""
+    return "\\" in text or "\r" in text or text.count("\n") != lines
+
+
 def escape_name(name: str) -> tuple[str, bool]:
     """Escape a file name for a checksum line as ``sha256sum`` does: (text, was it escaped)."""
-    if "\\" not in name and "\n" not in name and "\r" not in name:
+    if not needs_escape(name):
         return name, False
     return name.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r"), True
