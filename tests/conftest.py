@@ -9,11 +9,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from helpers import EXAMPLES, ROOT, CliRunner
 
 from jupyter_sigstore.testing import LocalSigstore
+
+if TYPE_CHECKING:
+    from jupyter_sigstore.options import VerifyOptions
+    from jupyter_sigstore.signing import KeylessSigner
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +64,27 @@ def token(sigstore_instance: LocalSigstore) -> Callable[..., str]:
         return sigstore_instance.mint_token(identity, **kwargs)  # type: ignore[arg-type]
 
     return mint
+
+
+@pytest.fixture
+def signer(trust_config: Path, token: Callable[..., str]) -> KeylessSigner:
+    """A keyless signer as alice@example.com on the loopback instance."""
+    from jupyter_sigstore.instance import Instance
+    from jupyter_sigstore.oidc.tokens import parse_token
+    from jupyter_sigstore.signing import KeylessSigner
+
+    return KeylessSigner(Instance.select(trust_config=trust_config), parse_token(token(), "test"))
+
+
+@pytest.fixture
+def options(sigstore_instance: LocalSigstore, trust_config: Path) -> VerifyOptions:
+    """Verify options for the loopback instance, with a policy trusting alice@example.com."""
+    from jupyter_sigstore import api
+    from jupyter_sigstore.instance import Instance
+    from jupyter_sigstore.policy import TrustPolicy
+
+    policy = TrustPolicy.exact("alice@example.com", sigstore_instance.issuer_url)
+    return api.VerifyOptions(policy=policy, instance=Instance.select(trust_config=trust_config))
 
 
 @pytest.fixture

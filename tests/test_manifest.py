@@ -11,7 +11,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +49,6 @@ NB = {
     "nbformat": 4, "nbformat_minor": 5,
 }  # fmt: skip
 SMALL_THRESHOLD = 3
-
-
-@pytest.fixture
-def signer(sigstore_instance: LocalSigstore, trust_config: Path, token: Callable[..., str]) -> KeylessSigner:
-    return KeylessSigner(Instance.select(trust_config=trust_config), parse_token(token(ALICE), "test"))
-
-
-@pytest.fixture
-def options(sigstore_instance: LocalSigstore, trust_config: Path) -> api.VerifyOptions:
-    policy = TrustPolicy.exact(ALICE, sigstore_instance.issuer_url)
-    return api.VerifyOptions(policy=policy, instance=Instance.select(trust_config=trust_config))
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from jupyter_sigstore.outputs import (
 )
 from jupyter_sigstore.signing import KeylessSigner
 from jupyter_sigstore.statement import build_statement, parse_statement
-from jupyter_sigstore.testing import LocalSigstore
 from jupyter_sigstore.walking import DEFAULT_EXCLUDES, ExcludeMatcher, GlobPattern, expand_paths, split_glob
 
 EMPTY = hashlib.sha256(b"").hexdigest()
@@ -694,13 +692,6 @@ def test_verification_hashes_in_parallel_with_errors_collected(project: Path) ->
 
 
 # --- signing end to end against the loopback instance ----------------------------------------
-
-
-@pytest.fixture
-def signer(sigstore_instance: LocalSigstore, trust_config: Path, token: Callable[..., str]) -> KeylessSigner:
-    from sigstore.oidc import IdentityToken
-
-    return KeylessSigner(Instance.select(trust_config=trust_config), IdentityToken(token()))
 
 
 def test_one_signature_for_a_folder_and_added_files_are_named(

@@ -17,13 +17,9 @@ import pytest
 from jupyter_sigstore import api
 from jupyter_sigstore.canonical import PROFILE_V1, PROFILE_V2, notebook_digest
 from jupyter_sigstore.cli import main
-from jupyter_sigstore.instance import Instance
-from jupyter_sigstore.oidc.tokens import parse_token
-from jupyter_sigstore.policy import TrustPolicy
 from jupyter_sigstore.signing import KeylessSigner
 from jupyter_sigstore.statement import build_statement
 from jupyter_sigstore.storage import plan_signature, with_block
-from jupyter_sigstore.testing import LocalSigstore
 
 ALICE = "alice@example.com"
 
@@ -42,17 +38,6 @@ def _code(source: str, outputs: list[dict[str, Any]] | None = None, **metadata: 
 def _nb(*cells: dict[str, Any], **metadata: Any) -> dict[str, Any]:
     meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     return {"cells": list(cells), "metadata": {**meta, **metadata}, "nbformat": 4, "nbformat_minor": 5}
-
-
-@pytest.fixture
-def signer(sigstore_instance: LocalSigstore, trust_config: Path, token: Callable[..., str]) -> KeylessSigner:
-    return KeylessSigner(Instance.select(trust_config=trust_config), parse_token(token(ALICE), "test"))
-
-
-@pytest.fixture
-def options(sigstore_instance: LocalSigstore, trust_config: Path) -> api.VerifyOptions:
-    policy = TrustPolicy.exact(ALICE, sigstore_instance.issuer_url)
-    return api.VerifyOptions(policy=policy, instance=Instance.select(trust_config=trust_config))
 
 
 def _write(path: Path, nb: dict[str, Any]) -> Path:
