@@ -425,6 +425,27 @@ async def test_metadata_claiming_verified_changes_nothing(jp_fetch: Fetch, signe
 # -- sign ---------------------------------------------------------------------------------------------
 
 
+async def save_and_verify(
+    jp_fetch: Fetch, root: Path, content: dict[str, Any], instance: LocalSigstore
+) -> dict[str, Any]:
+    """Save ``content`` as work/analysis.ipynb through the contents API, as the front end does with a
+    model it signed, trust alice there, and return the server's verification report."""
+    await jp_fetch(
+        "api",
+        "contents",
+        "work",
+        "analysis.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": content}),
+    )
+    write_policy(root, instance.issuer_url)
+    await approve_pending(jp_fetch)
+    report: dict[str, Any] = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))[
+        "report"
+    ]
+    return report
+
+
 async def test_sign_requires_a_sign_in(jp_fetch: Fetch, root: Path) -> None:
     content = json.loads((root / "work" / "analysis.ipynb").read_text(encoding="utf-8"))
     code, message = await error_of(
@@ -459,17 +480,7 @@ async def test_sign_in_memory_then_save_verifies(
     assert len(result["sigstore"]["signatures"]) == 1 and "bundle" in result["sigstore"]["signatures"][0]
     # the front end puts the block into its model and saves it through the contents API
     content["metadata"]["sigstore"] = result["sigstore"]
-    await jp_fetch(
-        "api",
-        "contents",
-        "work",
-        "analysis.ipynb",
-        method="PUT",
-        body=json.dumps({"type": "notebook", "format": "json", "content": content}),
-    )
-    write_policy(root, sigstore_instance.issuer_url)
-    await approve_pending(jp_fetch)
-    report = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))["report"]
+    report = await save_and_verify(jp_fetch, root, content, sigstore_instance)
     assert report["status"] == "verified", report["summary"]
     assert raw not in jp_logging_stream.getvalue()
     assert raw not in json.dumps(result)
@@ -498,17 +509,7 @@ async def test_sign_in_memory_above_the_threshold_writes_the_manifest_in_the_roo
         "results.csv",
     ]
     content["metadata"]["sigstore"] = result["sigstore"]
-    await jp_fetch(
-        "api",
-        "contents",
-        "work",
-        "analysis.ipynb",
-        method="PUT",
-        body=json.dumps({"type": "notebook", "format": "json", "content": content}),
-    )
-    write_policy(root, sigstore_instance.issuer_url)
-    await approve_pending(jp_fetch)
-    report = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))["report"]
+    report = await save_and_verify(jp_fetch, root, content, sigstore_instance)
     assert report["status"] == "verified", report["summary"]
     assert sorted(o["path"] for o in report["outputs"]) == ["figures/summary.png", "results.csv"]
     manifest.write_text(manifest.read_text().replace("results.csv", "results.csv.bak"))
