@@ -440,9 +440,8 @@ async def save_and_verify(
     )
     write_policy(root, instance.issuer_url)
     await approve_pending(jp_fetch)
-    report: dict[str, Any] = (await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"}))[
-        "report"
-    ]
+    verified = await get_json(jp_fetch, "verify", params={"path": "work/analysis.ipynb"})
+    report: dict[str, Any] = verified["report"]
     return report
 
 
