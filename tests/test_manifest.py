@@ -499,6 +499,38 @@ def test_an_output_replaced_by_a_link_outside_is_caught_in_a_crowded_folder(
     )
 
 
+@pytest.mark.parametrize("follow_symlinks", [False, True])
+@pytest.mark.parametrize("replaced", ["file", "folder"])
+def test_a_signed_output_that_now_leads_outside_is_not_ok_whoever_walked_it(
+    tmp_path: Path,
+    signer: KeylessSigner,
+    options: api.VerifyOptions,
+    small_threshold: None,
+    follow_symlinks: bool,
+    replaced: str,
+) -> None:
+    """The walk for added files vouches only for what it found inside the folder: a signed file, or
+    its folder, replaced by a link to a copy with the signed bytes outside is never read as ok,
+    whether the rules follow links or not."""
+    path = _project(tmp_path / "nb", 300)
+    _sign(path, signer, follow_symlinks=follow_symlinks)
+    parts = tmp_path / "nb" / "parts"
+    outside = tmp_path / "outside"
+    if replaced == "file":
+        outside.mkdir()
+        (outside / "p123.csv").write_bytes((parts / "p123.csv").read_bytes())
+        (parts / "p123.csv").unlink()
+        (parts / "p123.csv").symlink_to(outside / "p123.csv")
+    else:
+        parts.rename(outside)
+        parts.symlink_to(outside, target_is_directory=True)
+    report = api.verify(path, options)
+    assert report.status == "modified", report.summary
+    bad = {o.path: o for o in report.outputs if o.status != "ok"}
+    assert "parts/p123.csv" in bad and bad["parts/p123.csv"].status == "modified"
+    assert bad["parts/p123.csv"].error == "now a link outside the notebook's folder"
+
+
 def test_a_manifest_link_to_a_hidden_file_is_not_read_and_no_digest_is_told(
     tmp_path: Path, signer: KeylessSigner, options: api.VerifyOptions, small_threshold: None
 ) -> None:
